@@ -1,0 +1,106 @@
+import type {
+  ChatMessage,
+  FinishReason,
+  Tool,
+  ToolCall,
+  ToolCallDelta,
+  ToolChoice,
+  Usage,
+} from '../../shared/chat-types'
+
+/** Generation parameters forwarded upstream (already validated). */
+export interface GenerationParams {
+  temperature?: number
+  top_p?: number
+  max_tokens?: number
+  seed?: number
+  stop?: string | string[]
+  frequency_penalty?: number
+  presence_penalty?: number
+  tools?: Tool[]
+  tool_choice?: ToolChoice
+}
+
+export interface ProviderRequest {
+  model: string
+  messages: ChatMessage[]
+  params: GenerationParams
+  /** Aborted when the caller disconnects or a timeout fires: the upstream fetch must stop at once. */
+  signal: AbortSignal
+}
+
+/**
+ * A normalised upstream event. Whatever the wire shape (native Workers AI frames, OpenAI chunks,
+ * JSON answered to a stream request, the binding's stream), a provider yields only these.
+ */
+export type UpstreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'reasoning'; text: string }
+  /** `id`, `type` and `function.name` only on the first fragment of each index; never the null sentinel. */
+  | { type: 'tool-call'; delta: ToolCallDelta }
+  | { type: 'usage'; usage: Usage }
+  | { type: 'finish'; reason: FinishReason }
+
+export interface CompletionResult {
+  text: string
+  reasoning?: string
+  toolCalls?: ToolCall[]
+  finishReason: FinishReason
+  usage?: Usage
+}
+
+export interface Provider {
+  /** Short name for logs and metrics, e.g. `workers-ai`. */
+  readonly name: string
+  /** A non-streaming completion. Rejects with `UpstreamError`. */
+  complete(request: ProviderRequest): Promise<CompletionResult>
+  /**
+   * Starts a streaming completion. Resolves once the upstream answered with a success status;
+   * rejects with `UpstreamError` otherwise. The iterable yields normalised events, then exactly one
+   * `finish` event (synthesised when the wire has none: `tool_calls` if a tool call was seen, else
+   * `stop`), with at most one `usage` event (the last cumulative figures) just before it, and ends.
+   * A body that ends with no terminal signal (`[DONE]`, a finish_reason, the Workers AI usage frame)
+   * throws `UpstreamError` of kind `truncated` instead of ending quietly.
+   */
+  stream(request: ProviderRequest): Promise<AsyncIterable<UpstreamEvent>>
+}
+
+export type UpstreamErrorKind =
+  /** The upstream answered a non-2xx status. */
+  | 'http'
+  /** The connection failed or was reset (fetch threw), before or during the body. */
+  | 'network'
+  /** The stream ended without a terminal signal. */
+  | 'truncated'
+  /** A frame or body that could not be understood. */
+  | 'malformed'
+  /** The upstream sent an error frame inside a stream. */
+  | 'in-stream'
+
+export interface UpstreamErrorOptions {
+  kind: UpstreamErrorKind
+  /** HTTP status of the upstream answer, for kind `http`. */
+  status?: number
+  /** The upstream's own error code (Workers AI internal code such as `3040`, or OpenAI `code`). */
+  code?: string
+  /** Parsed `Retry-After`, in milliseconds. */
+  retryAfterMs?: number
+  cause?: unknown
+}
+
+/** Any failure talking to the upstream. Its message never contains credentials. */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError'
+  readonly kind: UpstreamErrorKind
+  readonly status: number | undefined
+  readonly code: string | undefined
+  readonly retryAfterMs: number | undefined
+
+  constructor(message: string, options: UpstreamErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.kind = options.kind
+    this.status = options.status
+    this.code = options.code
+    this.retryAfterMs = options.retryAfterMs
+  }
+}

@@ -1,0 +1,2 @@
+// Public entry of `copilotedge/testing`: the Workers AI emulator. Re-exports only.
+export {}
