@@ -1,0 +1,38 @@
+import { connection } from 'next/server'
+import { Chat } from './chat'
+import styles from './page.module.css'
+
+export default async function Home() {
+  // Read the environment per request (not baked in at `next build`): the launcher decides at start
+  // whether answers come from Workers AI or from the offline emulator.
+  await connection()
+  const offline = process.env.COPILOTEDGE_EMULATOR === '1'
+
+  return (
+    <div className={styles.shell}>
+      <header className={styles.header}>
+        <div className={styles.brand}>
+          <span className={styles.logo} aria-hidden="true" />
+          <span className={styles.name}>copilotedge</span>
+          <span className={styles.tag}>Next.js example</span>
+        </div>
+        <nav aria-label="Examples" className={styles.nav}>
+          <a href="/vanilla.html">Plain client (no React)</a>
+        </nav>
+      </header>
+
+      {offline ? (
+        <p className={styles.banner} data-testid="offline-banner">
+          <strong>Offline demo.</strong> Answers come from the Workers AI emulator bundled with
+          copilotedge (<code>copilotedge/testing</code>), not from a real model. Set{' '}
+          <code>CLOUDFLARE_ACCOUNT_ID</code> and <code>CLOUDFLARE_API_TOKEN</code> and run{' '}
+          <code>npm run example</code> again to chat with Workers AI.
+        </p>
+      ) : null}
+
+      <main className={styles.main}>
+        <Chat />
+      </main>
+    </div>
+  )
+}

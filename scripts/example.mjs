@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// `npm run example`: builds what is stale (the library's dist/, then the Next.js example), then serves
+// the example on PORT (default 3000). With CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN set it talks
+// to Workers AI; without them it starts the Workers AI emulator on 127.0.0.1 and points the app at it.
+// `next` runs in its own process group; on SIGINT/SIGTERM exactly that group is ended (never by name).
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const app = join(root, 'example-next')
+const next = join(root, 'node_modules', '.bin', 'next')
+const port = Number(process.env.PORT || 3000)
+const started = performance.now()
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
+
+function log(message) {
+  console.log(`\x1b[2m[example]\x1b[0m ${message}`)
+}
+
+function fail(message) {
+  console.error(`\x1b[31m[example]\x1b[0m ${message}`)
+  process.exit(1)
+}
+
+/** Newest modification time (ms) of the files under `paths`, skipping build output. */
+function newest(paths) {
+  let latest = 0
+  const skip = new Set(['node_modules', '.next', 'vendor', 'dist'])
+  const visit = (path) => {
+    if (!existsSync(path)) return
+    const stat = statSync(path)
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(path)) if (!skip.has(entry)) visit(join(path, entry))
+    } else if (stat.mtimeMs > latest) latest = stat.mtimeMs
+  }
+  for (const path of paths) visit(path)
+  return latest
+}
+
+function mtime(path) {
+  return existsSync(path) ? statSync(path).mtimeMs : 0
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', env, ...options })
+  if (result.status !== 0) fail(`${[command, ...args].join(' ')} failed (exit ${result.status})`)
+}
+
+if (!Number.isInteger(port) || port < 0 || port > 65535)
+  fail(`PORT must be a port number, got ${process.env.PORT}`)
+if (!existsSync(next))
+  fail('Next.js is not installed: run `npm install` at the repository root first')
+
+// 1. The library, as users import it: dist/ built by tsup.
+const distStamp = Math.min(
+  ...['server', 'client', 'react', 'testing'].map((entry) =>
+    mtime(join(root, 'dist', entry, 'index.js')),
+  ),
+)
+if (
+  distStamp < newest([join(root, 'src'), join(root, 'package.json'), join(root, 'tsup.config.ts')])
+) {
+  log('building the library (dist/)…')
+  run('npm', ['run', '--silent', 'build'], { cwd: root })
+} else {
+  log('library dist/ is up to date')
+}
+
+// 2. The example app: copy the plain client for /vanilla.html, then `next build` when stale.
+run(process.execPath, [join(app, 'scripts', 'vendor-client.mjs')], { cwd: app })
+if (mtime(join(app, '.next', 'BUILD_ID')) < newest([app, join(root, 'dist')])) {
+  log('building the Next.js example (next build)…')
+  run(next, ['build'], { cwd: app })
+} else {
+  log('Next.js build is up to date')
+}
+
+// 3. Where answers come from.
+const accountId = process.env.CLOUDFLARE_ACCOUNT_ID
+const apiToken = process.env.CLOUDFLARE_API_TOKEN
+let emulator
+if (accountId && apiToken) {
+  log(
+    'answers come from Cloudflare Workers AI (CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are set)',
+  )
+} else if (accountId || apiToken) {
+  fail(
+    `${accountId ? 'CLOUDFLARE_API_TOKEN' : 'CLOUDFLARE_ACCOUNT_ID'} is not set: set both ` +
+      'CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN to use Workers AI, or neither for the offline emulator',
+  )
+} else {
+  const { createWorkersAIEmulator } = await import('copilotedge/testing')
+  const emu = createWorkersAIEmulator({ tokenDelayMs: 30, reply: demoReply })
+  emulator = await emu.listen({ host: '127.0.0.1', port: 0 })
+  Object.assign(env, {
+    CLOUDFLARE_ACCOUNT_ID: emu.accountId,
+    CLOUDFLARE_API_TOKEN: emu.apiToken,
+    COPILOTEDGE_BASE_URL: emulator.baseURL,
+    COPILOTEDGE_EMULATOR: '1',
+  })
+  log(`no Cloudflare credentials: answers come from the Workers AI emulator at ${emulator.baseURL}`)
+}
+
+// 4. Serve. `detached` puts next (and the next-server it forks) in a process group of its own.
+const child = spawn(next, ['start', '--port', String(port)], {
+  cwd: app,
+  env,
+  stdio: 'inherit',
+  detached: true,
+})
+let stopping = false
+
+function signalGroup(signal) {
+  try {
+    process.kill(-child.pid, signal)
+    return true
+  } catch {
+    return false // the group is gone
+  }
+}
+
+async function shutdown(code) {
+  if (stopping) return
+  stopping = true
+  signalGroup('SIGTERM')
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit')
+  // next-server may outlive the wrapper for a moment: give the group 5 s, then SIGKILL what is left.
+  for (let i = 0; i < 50 && signalGroup(0); i++) await delay(100)
+  signalGroup('SIGKILL')
+  await emulator?.close()
+  process.exit(code)
+}
+
+process.on('SIGINT', () => void shutdown(130))
+process.on('SIGTERM', () => void shutdown(143))
+child.on('exit', (code, signal) => {
+  if (stopping) return
+  log(`next exited (${signal ?? `code ${code}`})`)
+  void shutdown(code ?? 1)
+})
+
+// Say where to go once the app answers.
+const url = `http://localhost:${port}`
+for (let i = 0; i < 600 && !stopping && child.exitCode === null; i++) {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
+    await response.body?.cancel()
+    const seconds = ((performance.now() - started) / 1000).toFixed(1)
+    log(
+      `\x1b[1mready in ${seconds} s: open ${url}\x1b[0m  (plain client: ${url}/vanilla.html; Ctrl+C to stop)`,
+    )
+    break
+  } catch {
+    await delay(100)
+  }
+}
+
+/** The offline demo's answer: honest about where it comes from, and long enough to see it stream. */
+function demoReply({ messages }) {
+  const last = [...messages].reverse().find((m) => m?.role === 'user')
+  const question = typeof last?.content === 'string' ? last.content.trim() : ''
+  const quoted = question ? `“${question.slice(0, 200)}”` : 'that'
+  return [
+    `This answer comes from the copilotedge Workers AI emulator, not a real model, so it cannot really answer ${quoted}.`,
+    'What you are watching is the real pipeline: the emulator speaks the Workers AI REST API over HTTP on 127.0.0.1, the copilotedge handler in app/api/copilot/route.ts turns its frames into OpenAI chat.completion.chunk events, and useCopilotStream renders the tokens as they arrive.',
+    'Press Stop halfway and the upstream request is cancelled too. Ask the same question again in a new chat and the answer comes from the cache, marked with a badge. Set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN, then run npm run example again, to chat with Workers AI instead.',
+  ].join('\n\n')
+}
