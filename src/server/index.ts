@@ -8,3 +8,9 @@ export type {
   UpstreamEvent,
 } from './providers/provider'
 export { UpstreamError } from './providers/provider'
+export type {
+  WorkersAIGatewayOptions,
+  WorkersAIProviderOptions,
+  WorkersAIRoute,
+} from './providers/workers-ai'
+export { createWorkersAIProvider } from './providers/workers-ai'
