@@ -1,5 +1,21 @@
 // Public entry of `copilotedge` and `copilotedge/server`: re-exports only.
 export type * from '../shared/chat-types'
+export type { Clock } from './clock'
+export type {
+  CacheConfig,
+  CopilotEdgeConfig,
+  GatewayConfig,
+  LimitsConfig,
+  RetryConfig,
+} from './config'
+export { DEFAULT_MODEL } from './config'
+export type { CopilotEdgeHandler, HandleRequestOptions } from './copilot-edge'
+export { CopilotEdge } from './copilot-edge'
+export { createCopilotEdgeHandler } from './create-handler'
+export type { APIErrorOptions } from './errors'
+export { APIError, ValidationError } from './errors'
+export type { Logger } from './logger'
+export type { CopilotEdgeMetrics } from './metrics'
 export type {
   CompletionResult,
   GenerationParams,
@@ -14,3 +30,6 @@ export type {
   WorkersAIRoute,
 } from './providers/workers-ai'
 export { createWorkersAIProvider } from './providers/workers-ai'
+export type { CachedAnswer, CacheStore } from './response-cache'
+export { createMemoryCacheStore } from './response-cache'
+export type { StreamingResponse } from './streaming-response'
