@@ -16,6 +16,8 @@ export type { APIErrorOptions } from './errors'
 export { APIError, ValidationError } from './errors'
 export type { Logger } from './logger'
 export type { CopilotEdgeMetrics } from './metrics'
+export type { OpenAICompatibleProviderOptions } from './providers/openai-compatible'
+export { createOpenAICompatibleProvider } from './providers/openai-compatible'
 export type {
   CompletionResult,
   GenerationParams,
@@ -30,6 +32,13 @@ export type {
   WorkersAIRoute,
 } from './providers/workers-ai'
 export { createWorkersAIProvider } from './providers/workers-ai'
+export type {
+  WorkersAIBinding,
+  WorkersAIBindingGateway,
+  WorkersAIBindingProviderOptions,
+  WorkersAIBindingRunOptions,
+} from './providers/workers-ai-binding'
+export { createWorkersAIBindingProvider } from './providers/workers-ai-binding'
 export type { CachedAnswer, CacheStore } from './response-cache'
 export { createMemoryCacheStore } from './response-cache'
 export type { StreamingResponse } from './streaming-response'

@@ -11,6 +11,8 @@ export function parseRetryAfter(
   if (trimmed === '') return undefined
   // delay-seconds is an integer by RFC 9110; fractions are accepted because some servers send them.
   if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000)
+  // HTTP-dates start with a day name; Date.parse alone would read '-5' as a year.
+  if (!/^[A-Za-z]/.test(trimmed)) return undefined
   const date = Date.parse(trimmed)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - now)
