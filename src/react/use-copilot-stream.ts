@@ -1,0 +1,82 @@
+'use client'
+import {
+  useCallback,
+  useEffect,
+  useInsertionEffect,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react'
+import { useSWRConfig } from 'swr'
+import type { ChatMessage } from '../shared/chat-types'
+import {
+  ConversationStore,
+  type CopilotStatus,
+  type RunOptions,
+  type SendInput,
+} from './conversation-store'
+import { sharedConversation } from './shared-conversation'
+
+export interface UseCopilotStreamOptions extends RunOptions {
+  /** The endpoint. Default `/api/copilot`. */
+  api?: string | URL | undefined
+  /** Components using the same `id` share one conversation (messages, text, status, error). */
+  id?: string | undefined
+  /** The history to start from (for a shared `id`: used by the first component that mounts). */
+  initialMessages?: ChatMessage[] | undefined
+  /**
+   * Longest wait, in ms, before streamed text reaches the state. Default: once per animation frame
+   * (a 16 ms timeout where requestAnimationFrame is missing). `0` renders every chunk.
+   */
+  bufferMs?: number | undefined
+}
+
+export interface UseCopilotStreamResult {
+  messages: ChatMessage[]
+  text: string
+  status: CopilotStatus
+  error: Error | undefined
+  /** Never rejects: the full text, or null when aborted or failed. Aborts a stream in flight first. */
+  send: (input: SendInput) => Promise<string | null>
+  /** Aborts the stream in flight; partial text is kept and the status becomes `'aborted'`. */
+  stop: () => void
+  /** Aborts, then goes back to `initialMessages` and `'idle'`. */
+  reset: () => void
+  /** `status` is `'connecting'` or `'streaming'`. */
+  isStreaming: boolean
+}
+
+export function useCopilotStream(options: UseCopilotStreamOptions = {}): UseCopilotStreamResult {
+  // Latest options and callbacks through a ref: a send in flight always calls the newest ones.
+  const latest = useRef(options)
+  useInsertionEffect(() => {
+    latest.current = options
+  })
+  const getOptions = useCallback((): RunOptions => latest.current, [])
+
+  const { cache } = useSWRConfig()
+  const [ownStore] = useState(() => new ConversationStore(options.initialMessages ?? []))
+  const store =
+    options.id === undefined
+      ? ownStore
+      : sharedConversation(cache, options.id, options.initialMessages)
+
+  const state = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot)
+  // Unmount (of the last component watching this conversation) aborts its stream.
+  useEffect(() => store.retain(), [store])
+
+  const send = useCallback((input: SendInput) => store.send(input, getOptions), [store, getOptions])
+  const stop = useCallback(() => store.stop(), [store])
+  const reset = useCallback(() => store.reset(latest.current.initialMessages ?? []), [store])
+
+  return {
+    messages: state.messages,
+    text: state.text,
+    status: state.status,
+    error: state.error,
+    send,
+    stop,
+    reset,
+    isStreaming: state.status === 'connecting' || state.status === 'streaming',
+  }
+}
