@@ -1,0 +1,16 @@
+// Seeded PRNG (mulberry32) so every run splits the same bytes at the same places.
+export function mulberry32(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** An integer in [min, max], inclusive. */
+export function randomInt(random, min, max) {
+  return min + Math.floor(random() * (max - min + 1))
+}

@@ -1,0 +1,77 @@
+// The server-side contenders, each a Fetch handler `(Request) => Promise<Response>` pointed at an
+// upstream's `fetch`: the naive pass-through, the AI SDK route, and ours.
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
+import { streamText } from 'ai'
+
+export const MODEL = '@cf/meta/llama-3.1-8b-instruct'
+
+const sseHeaders = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+}
+
+export function nativeURL(upstream) {
+  return `${upstream.baseURL}/accounts/${upstream.accountId}/ai/run/${MODEL}`
+}
+
+export function openAIBaseURL(upstream) {
+  return `${upstream.baseURL}/accounts/${upstream.accountId}/ai/v1`
+}
+
+/** What a user would write first: forward the request, hand back the upstream body untouched. */
+export function naiveRoute(upstream) {
+  return async (request) => {
+    const body = await request.text()
+    const up = await upstream.fetch(nativeURL(upstream), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${upstream.apiKey}`, 'content-type': 'application/json' },
+      body,
+      signal: request.signal,
+    })
+    return new Response(up.body, { status: up.status, headers: sseHeaders })
+  }
+}
+
+/** The AI SDK's documented route: streamText on an OpenAI-compatible provider → UI message stream. */
+export function aiSdkRoute(upstream) {
+  const provider = createOpenAICompatible({
+    name: 'workers-ai',
+    baseURL: openAIBaseURL(upstream),
+    apiKey: upstream.apiKey,
+    fetch: upstream.fetch,
+  })
+  return async (request) => {
+    const { messages } = await request.json()
+    const result = streamText({
+      model: provider.chatModel(MODEL),
+      messages,
+      abortSignal: request.signal,
+    })
+    return result.toUIMessageStreamResponse()
+  }
+}
+
+/** Ours, as the README mounts it; caching off unless asked (a cached replay is benchmark 4). */
+export function oursRoute(createCopilotEdgeHandler, upstream, extra = {}) {
+  return createCopilotEdgeHandler({
+    apiKey: upstream.apiKey,
+    accountId: upstream.accountId,
+    baseURL: upstream.baseURL,
+    fetch: upstream.fetch,
+    stream: true,
+    cache: false,
+    ...extra,
+  })
+}
+
+export function chatRequest(url = 'http://bench.local/api/copilot', extra = {}) {
+  return new Request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      messages: [{ role: 'user', content: 'Tell me a long story.' }],
+      stream: true,
+      ...extra,
+    }),
+  })
+}

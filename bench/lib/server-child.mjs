@@ -1,0 +1,57 @@
+// One contender served on node:http through @hono/node-server, in its own process, pointed at the
+// emulator child over loopback (argv: contender baseURL accountId apiKey). Samples its RSS.
+import { createAdaptorServer } from '@hono/node-server'
+import { loadOurs } from './ours.mjs'
+import { aiSdkRoute, naiveRoute } from './routes.mjs'
+
+const [name, baseURL, accountId, apiKey] = process.argv.slice(2)
+const upstream = { fetch: (...args) => fetch(...args), baseURL, accountId, apiKey }
+let handler
+if (name === 'ours') {
+  const { module: server, missing } = await loadOurs('.')
+  if (!server?.createCopilotEdgeHandler) {
+    process.send({
+      type: 'error',
+      error: missing ?? 'createCopilotEdgeHandler is not exported yet',
+    })
+    process.exit(1)
+  }
+  // The user's mounting: no custom fetch (the platform's), caching off so every stream is live.
+  handler = server.createCopilotEdgeHandler({
+    apiKey,
+    accountId,
+    baseURL,
+    stream: true,
+    cache: false,
+  })
+} else if (name === 'naive') handler = naiveRoute(upstream)
+else handler = aiSdkRoute(upstream)
+
+let peakRss = process.memoryUsage().rss
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss)
+}, 50)
+sampler.unref()
+
+const server = createAdaptorServer({ fetch: handler })
+// A backlog above Node's default 511, as a production server would set for bursts of 2,000.
+server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
+  process.send({ type: 'ready', port: server.address().port })
+})
+process.on('message', (message) => {
+  if (message.type === 'stats') {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss)
+    process.send({
+      type: 'stats',
+      peakRss,
+      rss: process.memoryUsage().rss,
+      cpu: process.cpuUsage(),
+    })
+    if (message.resetPeak) peakRss = process.memoryUsage().rss
+  }
+})
+process.on('SIGTERM', () => {
+  server.close()
+  server.closeAllConnections?.()
+  process.exit(0)
+})

@@ -1,0 +1,39 @@
+// Small statistics helpers: every figure the benchmarks report is a median (or a percentile) of
+// several samples, because the machine is shared and noisy.
+
+export function median(values) {
+  return percentile(values, 50)
+}
+
+/** Nearest-rank percentile of `values` (p in 0..100); NaN for an empty list. */
+export function percentile(values, p) {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (sorted.length === 0) return Number.NaN
+  const rank = Math.ceil((p / 100) * sorted.length)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]
+}
+
+export function max(values) {
+  let m = Number.NEGATIVE_INFINITY
+  for (const v of values) if (v > m) m = v
+  return m
+}
+
+export const MiB = 1024 * 1024
+
+/** Runs `fn` once per contender per round, rotating the order each round so none always goes first. */
+export async function interleave(contenders, rounds, fn) {
+  const samples = new Map(contenders.map((c) => [c.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const contender = contenders[(i + round) % contenders.length]
+      samples.get(contender.name).push(await fn(contender, round))
+    }
+  }
+  return samples
+}
+
+/** The median of one field over a list of sample objects. */
+export function medianOf(samples, field) {
+  return median(samples.map((s) => s[field]))
+}

@@ -1,0 +1,132 @@
+// `npm run bench [-- --quick] [-- --only=readers,proxy]`: runs every benchmark on this machine, each
+// suite in its own process, and prints ONE table of medians and ratios (ours / peer, measured side
+// by side in the same run). Full runs write bench/results.json; quick runs bench/results.quick.json.
+// Goals are reported, never asserted: the exit code is non-zero only if a benchmark crashed.
+import { fork, spawnSync } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { benchDir, rootDir } from './lib/ours.mjs'
+import { renderTable } from './lib/table.mjs'
+
+const SUITES = [
+  { name: 'proxy', title: '1 proxy overhead' },
+  { name: 'readers', title: '2 reader throughput' },
+  { name: 'hook', title: '3 hook cost' },
+  { name: 'cache', title: '4 cache' },
+  { name: 'concurrency', title: '5 concurrency' },
+]
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+const suites = only ? SUITES.filter((s) => only.includes(s.name)) : SUITES
+
+function ensureBuilt() {
+  const entries = ['server', 'client', 'react', 'testing'].map((e) =>
+    join(rootDir, 'dist', e, 'index.js'),
+  )
+  if (entries.every((file) => existsSync(file))) return
+  console.log('dist/ is missing: npm run build')
+  const result = spawnSync('npm', ['run', 'build'], { cwd: rootDir, stdio: 'inherit' })
+  if (result.status !== 0)
+    console.log('build failed: benchmarks of ours will report what is missing')
+}
+
+function runSuite(suite) {
+  return new Promise((resolve) => {
+    const child = fork(
+      join(benchDir, 'lib', 'run-suite.mjs'),
+      [suite.name, JSON.stringify({ quick })],
+      {
+        execArgv: ['--expose-gc'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    )
+    let answer = null
+    const limit = setTimeout(
+      () => {
+        answer = { ok: false, error: `${suite.name} did not finish in ${quick ? 60 : 300} s` }
+        process.kill(child.pid, 'SIGKILL')
+      },
+      (quick ? 60 : 300) * 1000,
+    )
+    child.on('message', (message) => {
+      answer = message
+    })
+    child.on('exit', (code) => {
+      clearTimeout(limit)
+      resolve(
+        answer ?? { ok: false, error: `${suite.name} exited with code ${code} and no result` },
+      )
+    })
+  })
+}
+
+ensureBuilt()
+const started = Date.now()
+const rows = []
+const notes = []
+const missing = []
+const crashed = []
+const durations = {}
+for (const suite of suites) {
+  const t0 = Date.now()
+  process.stdout.write(`running ${suite.title}${quick ? ' (quick)' : ''} … `)
+  const answer = await runSuite(suite)
+  durations[suite.name] = (Date.now() - t0) / 1000
+  console.log(`${durations[suite.name].toFixed(1)} s`)
+  if (!answer.ok) {
+    crashed.push({ suite: suite.name, error: answer.error })
+    console.error(answer.error)
+    continue
+  }
+  rows.push(...answer.result.rows)
+  notes.push(...answer.result.notes.map((n) => `${suite.title}: ${n}`))
+  missing.push(...answer.result.missing.map((m) => `${suite.title}: ${m}`))
+}
+const totalSeconds = (Date.now() - started) / 1000
+
+const goals = rows.filter((r) => r.goal)
+console.log()
+console.log(renderTable(rows))
+console.log()
+for (const n of notes) console.log(`- ${n}`)
+for (const m of missing) console.log(`- not measured yet: ${m}`)
+for (const c of crashed) console.log(`- CRASHED: ${c.suite}`)
+console.log(
+  `\n${goals.filter((g) => g.met).length}/${goals.length} goals met${quick ? ' (quick mode: smaller workloads, goals reported only)' : ''}; ${totalSeconds.toFixed(0)} s on ${os.cpus().length} cores (load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}), Node ${process.version}`,
+)
+
+const results = {
+  date: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  node: process.version,
+  cpus: os.cpus().length,
+  loadavg: os.loadavg(),
+  seconds: { total: totalSeconds, ...durations },
+  rows,
+  goals: goals.map(({ bench, metric, contender, goal, met, value, unit, ratio }) => ({
+    bench,
+    metric,
+    contender,
+    goal,
+    met,
+    value,
+    unit,
+    ratio,
+  })),
+  notes,
+  missing,
+  crashed,
+}
+const file = join(benchDir, quick ? 'results.quick.json' : 'results.json')
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
+console.log(`written to ${file.slice(rootDir.length + 1)}`)
+if (crashed.length > 0) process.exitCode = 1

@@ -1,0 +1,196 @@
+// Benchmark 5: concurrency. Each contender is served on node:http (@hono/node-server) in its own
+// process; the emulator runs in another, pacing tokens every 20 ms; this process is the client:
+// N concurrent streams over loopback, recording first-event and inter-event times per stream.
+import http from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { ask, startChild, stopAllChildren } from '../lib/children.mjs'
+import { MiB, percentile } from '../lib/stats.mjs'
+
+const lib = (name) => fileURLToPath(new URL(`../lib/${name}`, import.meta.url))
+const BODY = JSON.stringify({
+  messages: [{ role: 'user', content: 'Tell me a story.' }],
+  stream: true,
+})
+
+/** One stream: resolves to { error, first, worstGap, events } (times in ms from the request). */
+function oneStream(agent, port, timeoutMs) {
+  return new Promise((resolve) => {
+    const t0 = performance.now()
+    let first = Number.NaN
+    let lastEvent = 0
+    let worstGap = 0
+    let events = 0
+    let done = false
+    let settled = false
+    let tail = ''
+    const finish = (error) => {
+      if (settled) return
+      settled = true
+      resolve({ error, first, worstGap, events })
+    }
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/copilot',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume()
+          finish(`HTTP ${res.statusCode}`)
+          return
+        }
+        res.setEncoding('utf8')
+        res.on('data', (text) => {
+          const now = performance.now() - t0
+          const chunk = tail + text
+          tail = chunk.slice(-6)
+          if (!chunk.includes('data:')) return // a comment (heartbeat) is not an event
+          if (Number.isNaN(first)) first = now
+          else worstGap = Math.max(worstGap, now - lastEvent)
+          lastEvent = now
+          events++
+          if (chunk.includes('[DONE]')) done = true
+        })
+        res.on('end', () => finish(done ? null : 'ended without [DONE]'))
+        res.on('error', (e) => finish(e.code ?? e.message))
+        res.on('aborted', () => finish('aborted'))
+      },
+    )
+    req.setTimeout(timeoutMs, () => {
+      req.destroy()
+      finish('timeout')
+    })
+    req.on('error', (e) => finish(e.code ?? e.message))
+    req.end(BODY)
+  })
+}
+
+async function level(port, n, timeoutMs) {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY })
+  const results = await Promise.all(
+    Array.from({ length: n }, () => oneStream(agent, port, timeoutMs)),
+  )
+  agent.destroy()
+  const ok = results.filter((r) => !r.error)
+  const errors = {}
+  for (const r of results) if (r.error) errors[r.error] = (errors[r.error] ?? 0) + 1
+  return {
+    errors: results.length - ok.length,
+    errorKinds: errors,
+    firstP50: percentile(
+      ok.map((r) => r.first),
+      50,
+    ),
+    firstP99: percentile(
+      ok.map((r) => r.first),
+      99,
+    ),
+    gapP99: percentile(
+      ok.map((r) => r.worstGap),
+      99,
+    ),
+  }
+}
+
+export async function run({ quick }) {
+  const levels = quick ? [100] : [100, 1_000, 2_000]
+  const tokens = quick ? 20 : 50
+  const tokenDelayMs = 20
+  const names = [
+    { name: 'ours', label: 'ours: handler on @hono/node-server' },
+    { name: 'naive', label: 'naive pass-through' },
+    { name: 'aisdk', label: 'AI SDK route (streamText)' },
+  ]
+  const rows = []
+  const missing = []
+  const bench = '5 concurrency'
+  try {
+    const emulator = await startChild(lib('emulator-child.mjs'), [
+      String(tokens),
+      String(tokenDelayMs),
+    ])
+    const servers = []
+    for (const c of names) {
+      try {
+        const s = await startChild(lib('server-child.mjs'), [
+          c.name,
+          emulator.baseURL,
+          emulator.accountId,
+          emulator.apiKey,
+        ])
+        servers.push({ ...c, ...s })
+      } catch (error) {
+        missing.push(`${c.label}: ${error.message}`)
+      }
+    }
+    for (const s of servers) await level(s.port, 20, 30_000) // warm-up
+    const measured = new Map(servers.map((s) => [s.name, new Map()]))
+    for (const [i, n] of levels.entries()) {
+      for (let j = 0; j < servers.length; j++) {
+        const s = servers[(i + j) % servers.length]
+        await ask(emulator.child, 'reset')
+        await ask(s.child, 'stats', { resetPeak: true })
+        const before = await ask(s.child, 'stats')
+        const result = await level(s.port, n, 60_000)
+        const after = await ask(s.child, 'stats')
+        result.peakRss = after.peakRss
+        result.cpuMs =
+          (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000
+        measured.get(s.name).set(n, result)
+      }
+    }
+    const ours = measured.get('ours')
+    for (const n of levels) {
+      const metrics = [
+        ['errors', 'errors', '', (r) => r.errors],
+        ['first event p50', 'ms', 'firstP50'],
+        ['first event p99', 'ms', 'firstP99'],
+        ['worst inter-event gap p99', 'ms', 'gapP99'],
+        ['server peak RSS', 'MiB', 'peakRss'],
+        ['server CPU', 'ms', 'cpuMs'],
+      ]
+      for (const [metric, unit, field] of metrics) {
+        for (const s of servers) {
+          const r = measured.get(s.name).get(n)
+          const value =
+            field === 'peakRss' ? r.peakRss / MiB : metric === 'errors' ? r.errors : r[field]
+          const oursValue = ours
+            ? field === 'peakRss'
+              ? ours.get(n).peakRss / MiB
+              : metric === 'errors'
+                ? ours.get(n).errors
+                : ours.get(n)[field]
+            : undefined
+          const row = {
+            bench,
+            metric: `${metric} @ ${n.toLocaleString('en-US')} streams`,
+            contender: s.label,
+            value,
+            unit: unit === 'errors' ? '' : unit,
+            ratio: ours && s.name !== 'ours' && metric !== 'errors' ? oursValue / value : undefined,
+          }
+          if (metric === 'errors' && r.errors > 0) row.note = JSON.stringify(r.errorKinds)
+          if (s.name === 'ours' && metric === 'errors' && n === 2_000) {
+            row.goal = 'zero errors at 2,000 streams'
+            row.met = r.errors === 0
+          }
+          if (s.name === 'ours' && metric === 'first event p99' && n === 1_000) {
+            row.goal = '< 250 ms at 1,000 streams'
+            row.met = r.firstP99 < 250
+          }
+          rows.push(row)
+        }
+      }
+    }
+  } finally {
+    await stopAllChildren()
+  }
+  const notes = [
+    `emulator in its own process pacing ${tokens} tokens every ${tokenDelayMs} ms per stream; each server in its own process (backlog 4096); client: node:http in the bench process, no keep-alive, all streams opened at once`,
+  ]
+  return { rows, notes, missing }
+}

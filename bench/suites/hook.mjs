@@ -1,0 +1,271 @@
+// Benchmark 3: hook cost. N chunks through each hook in jsdom (real React 19 scheduler, no act),
+// delivered all at once (one read) and one chunk per event-loop turn (setImmediate). Counts
+// commits with a React Profiler and the wall time from send to the commit showing the whole text.
+import { installDom } from '../lib/dom.mjs'
+
+installDom()
+const React = await import('react')
+const { createRoot } = await import('react-dom/client')
+const { loadOurs } = await import('../lib/ours.mjs')
+const { chunkEvent } = await import('../lib/sse-body.mjs')
+const { interleave, median } = await import('../lib/stats.mjs')
+const { useChat, useCompletion } = await import('@ai-sdk/react')
+const { DefaultChatTransport } = await import('ai')
+
+const h = React.createElement
+const encoder = new TextEncoder()
+const piece = (i) => ` t${i % 10}`
+
+function oursEvents(n) {
+  const first = {
+    id: 'chatcmpl-bench',
+    object: 'chat.completion.chunk',
+    created: 1767225600,
+    model: '@cf/meta/llama-3.1-8b-instruct',
+    choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+  }
+  const events = [`id: 0\ndata: ${JSON.stringify(first)}\n\n`]
+  for (let i = 0; i < n; i++) events.push(chunkEvent(i + 1, piece(i)))
+  events.push(chunkEvent(n + 1, '', 'stop'), 'data: [DONE]\n\n')
+  return events.map((e) => encoder.encode(e))
+}
+
+function aiSdkEvents(n) {
+  const events = [{ type: 'start' }, { type: 'start-step' }, { type: 'text-start', id: 't' }]
+  for (let i = 0; i < n; i++) events.push({ type: 'text-delta', id: 't', delta: piece(i) })
+  events.push({ type: 'text-end', id: 't' }, { type: 'finish-step' }, { type: 'finish' })
+  return [...events.map((e) => `data: ${JSON.stringify(e)}\n\n`), 'data: [DONE]\n\n'].map((e) =>
+    encoder.encode(e),
+  )
+}
+
+function concat(chunks) {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0))
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.byteLength
+  }
+  return out
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve))
+
+/** A fetch that answers with `events`: in one read, or one event per event-loop turn. */
+function fakeFetch(events, delivery, headers) {
+  const whole = delivery === 'all at once' ? concat(events) : null
+  return async () => {
+    let i = 0
+    const body = new ReadableStream({
+      async pull(controller) {
+        if (whole) {
+          controller.enqueue(whole)
+          controller.close()
+          return
+        }
+        await turn()
+        if (i < events.length) controller.enqueue(events[i++])
+        else controller.close()
+      },
+    })
+    return new Response(body, {
+      headers: { 'content-type': 'text/event-stream; charset=utf-8', ...headers },
+    })
+  }
+}
+
+function assistantText(messages) {
+  const last = messages[messages.length - 1]
+  if (last?.role !== 'assistant') return ''
+  let text = ''
+  for (const part of last.parts) if (part.type === 'text') text += part.text
+  return text
+}
+
+/** Mounts one hook, starts one stream, resolves when the whole text is committed. */
+function runOnce(contender, n, delivery, runId) {
+  const expected = Array.from({ length: n }, (_, i) => piece(i)).join('')
+  return new Promise((resolve, reject) => {
+    const container = document.createElement('div')
+    document.body.appendChild(container)
+    const root = createRoot(container)
+    let commits = 0
+    let counting = false
+    let start = 0
+    let finished = false
+    const timer = setTimeout(
+      () => finish(new Error(`${contender.label}: no final text after 120 s`)),
+      120_000,
+    )
+    function finish(error) {
+      if (finished) return
+      finished = true
+      clearTimeout(timer)
+      const ms = performance.now() - start
+      setImmediate(() => {
+        root.unmount()
+        container.remove()
+        error ? reject(error) : resolve({ ms, renders: commits })
+      })
+    }
+    function onCommit(state) {
+      if (counting && state.done && state.text === expected) finish()
+      else if (counting && state.done && state.text.length >= expected.length)
+        finish(new Error(`${contender.label}: wrong text (${state.text.length} chars)`))
+    }
+    const Probe = contender.component(n, delivery, runId, onCommit, (send) => {
+      counting = true
+      start = performance.now()
+      send()
+    })
+    root.render(h(React.Profiler, { id: 'hook', onRender: () => counting && commits++ }, h(Probe)))
+  })
+}
+
+function useCommit(onCommit, state) {
+  React.useLayoutEffect(() => onCommit(state))
+}
+
+function useStartOnce(start, send) {
+  const started = React.useRef(false)
+  React.useEffect(() => {
+    if (started.current) return
+    started.current = true
+    start(send)
+  }, [start, send])
+}
+
+function oursContender(useCopilotStream, label, bufferMs) {
+  return {
+    label,
+    component(n, delivery, _runId, onCommit, start) {
+      const fetch = fakeFetch(oursEvents(n), delivery)
+      const options = {
+        api: '/api/copilot',
+        fetch,
+        ...(bufferMs === undefined ? {} : { bufferMs }),
+      }
+      return function Probe() {
+        const s = useCopilotStream(options)
+        useCommit(onCommit, { text: s.text, done: s.status === 'done' })
+        useStartOnce(start, () => s.send('hi'))
+        return h('p', null, s.text)
+      }
+    },
+  }
+}
+
+function useCompletionContender(throttle) {
+  return {
+    label: `AI SDK useCompletion (throttle ${throttle ?? 'off'})`,
+    component(n, delivery, runId, onCommit, start) {
+      const fetch = fakeFetch(aiSdkEvents(n), delivery, { 'x-vercel-ai-ui-message-stream': 'v1' })
+      return function Probe() {
+        const c = useCompletion({
+          api: '/api/completion',
+          id: `c${runId}`,
+          fetch,
+          experimental_throttle: throttle,
+        })
+        useCommit(onCommit, { text: c.completion, done: !c.isLoading && c.completion.length > 0 })
+        useStartOnce(start, () => c.complete('hi'))
+        return h('p', null, c.completion)
+      }
+    },
+  }
+}
+
+function useChatContender(throttle) {
+  return {
+    label: `AI SDK useChat (throttle ${throttle ?? 'off'})`,
+    component(n, delivery, runId, onCommit, start) {
+      const fetch = fakeFetch(aiSdkEvents(n), delivery, { 'x-vercel-ai-ui-message-stream': 'v1' })
+      const transport = new DefaultChatTransport({ api: '/api/chat', fetch })
+      return function Probe() {
+        const chat = useChat({ id: `chat${runId}`, transport, experimental_throttle: throttle })
+        const text = assistantText(chat.messages)
+        useCommit(onCommit, { text, done: chat.status === 'ready' && text.length > 0 })
+        useStartOnce(start, () => chat.sendMessage({ text: 'hi' }))
+        return h('p', null, text)
+      }
+    },
+  }
+}
+
+export async function run({ quick }) {
+  const missing = []
+  const react = await loadOurs('react')
+  const useCopilotStream = react.module?.useCopilotStream
+  if (typeof useCopilotStream !== 'function')
+    missing.push(react.missing ?? 'useCopilotStream is not exported yet')
+
+  const n = quick ? 1_000 : Number(process.env.HOOK_N ?? 10_000)
+  const rounds = quick ? 1 : Number(process.env.HOOK_ROUNDS ?? 3)
+  const contenders = [
+    ...(useCopilotStream
+      ? [
+          {
+            name: 'ours',
+            ...oursContender(useCopilotStream, 'ours: useCopilotStream (default buffering)'),
+          },
+          {
+            name: 'ours0',
+            ...oursContender(useCopilotStream, 'ours: useCopilotStream (bufferMs: 0)', 0),
+          },
+        ]
+      : []),
+    ...[undefined, 16, 50].map((t) => ({
+      name: `completion${t ?? 'off'}`,
+      ...useCompletionContender(t),
+    })),
+    ...[undefined, 16, 50].map((t) => ({ name: `chat${t ?? 'off'}`, ...useChatContender(t) })),
+  ]
+  let runId = 0
+  // Warm-up (module init, JIT) on a short stream.
+  for (const c of contenders) await runOnce(c, 50, 'all at once', runId++)
+
+  const rows = []
+  const bench = '3 hook'
+  for (const delivery of ['all at once', 'one per turn']) {
+    const samples = await interleave(contenders, rounds, (c) => runOnce(c, n, delivery, runId++))
+    const ms = (name) => median(samples.get(name).map((s) => s.ms))
+    const renders = (name) => median(samples.get(name).map((s) => s.renders))
+    const aiNames = contenders.filter((c) => !c.name.startsWith('ours')).map((c) => c.name)
+    const fastest = aiNames.reduce((a, b) => (ms(a) <= ms(b) ? a : b))
+    const ours = samples.has('ours')
+    for (const c of contenders) {
+      const row = {
+        bench,
+        metric: `wall ms, ${n.toLocaleString('en-US')} chunks ${delivery}`,
+        contender: c.label,
+        value: ms(c.name),
+        unit: 'ms',
+        ratio: ours && c.name !== 'ours' ? ms('ours') / ms(c.name) : undefined,
+      }
+      if (ours && c.name === fastest) {
+        row.goal = 'ours ≤ 0.5x the fastest AI SDK setting'
+        row.met = row.ratio <= 0.5
+      }
+      rows.push(row)
+    }
+    for (const c of contenders) {
+      const row = {
+        bench,
+        metric: `renders, ${n.toLocaleString('en-US')} chunks ${delivery}`,
+        contender: c.label,
+        value: renders(c.name),
+        unit: '',
+        ratio: ours && c.name !== 'ours' ? renders('ours') / renders(c.name) : undefined,
+      }
+      if (ours && c.name === 'chat16') {
+        row.goal = 'ours ≤ useChat throttle 16'
+        row.met = renders('ours') <= renders('chat16')
+      }
+      rows.push(row)
+    }
+  }
+  const notes = [
+    `jsdom (pretendToBeVisual: rAF at 60 Hz), React ${React.version}, commits counted by a Profiler from send to the commit with the full text; ${rounds} round(s) interleaved`,
+  ]
+  return { rows, notes, missing }
+}

@@ -1,0 +1,230 @@
+// Benchmark 1: proxy overhead. Every contender runs in this process against the same in-process
+// upstream (first token at once, then tokens as fast as they are read), so the differences are the
+// handlers' own cost: TTFT, tokens/s, CPU per token. RSS growth runs in a child per contender.
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { loadOurs } from '../lib/ours.mjs'
+import { aiSdkRoute, chatRequest, naiveRoute, nativeURL, oursRoute } from '../lib/routes.mjs'
+import { interleave, MiB, median, medianOf } from '../lib/stats.mjs'
+import { createUpstream } from '../lib/upstream.mjs'
+
+/** The contenders, each a function that starts one request and resolves to its Response. */
+export async function buildContenders(upstream) {
+  const missing = []
+  const server = await loadOurs('.')
+  const create = server.module?.createCopilotEdgeHandler
+  if (typeof create !== 'function')
+    missing.push(server.missing ?? 'createCopilotEdgeHandler is not exported yet')
+  const naive = naiveRoute(upstream)
+  const aisdk = aiSdkRoute(upstream)
+  const ours = typeof create === 'function' ? oursRoute(create, upstream) : null
+  const contenders = [
+    {
+      name: 'floor',
+      label: 'floor: emulator read directly',
+      start: () =>
+        upstream.fetch(nativeURL(upstream), {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${upstream.apiKey}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({
+            messages: [{ role: 'user', content: 'Tell me a long story.' }],
+            stream: true,
+          }),
+        }),
+    },
+    ...(ours
+      ? [
+          {
+            name: 'ours',
+            label: 'ours: createCopilotEdgeHandler',
+            start: () => ours(chatRequest()),
+          },
+        ]
+      : []),
+    { name: 'naive', label: 'naive pass-through', start: () => naive(chatRequest()) },
+    { name: 'aisdk', label: 'AI SDK route (streamText)', start: () => aisdk(chatRequest()) },
+  ]
+  for (const c of contenders) c.token = upstream.firstToken
+  return { contenders, missing }
+}
+
+/** Reads a whole response; the first token is the first time its text shows up in the bytes. */
+export async function consume(contender, onRead) {
+  const token = contender.token
+  const cpu = process.cpuUsage()
+  const t0 = performance.now()
+  const response = await contender.start()
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`)
+  const reader = response.body.getReader()
+  const decoder = new TextDecoder()
+  let ttft = Number.NaN
+  let tail = ''
+  let bytes = 0
+  let reads = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    bytes += value.byteLength
+    reads++
+    if (Number.isNaN(ttft)) {
+      const text = tail + decoder.decode(value, { stream: true })
+      if (text.includes(token)) ttft = performance.now() - t0
+      else tail = text.slice(-token.length)
+    }
+    onRead?.(reads)
+  }
+  const ms = performance.now() - t0
+  const used = process.cpuUsage(cpu)
+  return { ttft, ms, bytes, cpuUs: used.user + used.system }
+}
+
+function rssChild(contender, tokens) {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--rss-child', contender, String(tokens)], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    child.once('message', (message) => {
+      clearTimeout(timer)
+      child.kill()
+      message.ok ? resolve(message) : reject(new Error(message.error))
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`RSS child for ${contender} exited with ${code}`))
+    })
+  })
+}
+
+async function rssMain(name, tokens) {
+  // One short warm-up stream so module loading and JIT are in the baseline, not the growth.
+  const warm = await buildContenders(await createUpstream({ tokens: 200 }))
+  await consume(warm.contenders.find((c) => c.name === name))
+  globalThis.gc()
+  await new Promise((r) => setTimeout(r, 50))
+  globalThis.gc()
+  const baseline = process.memoryUsage().rss
+  let peak = baseline
+  const upstreamLong = await createUpstream({ tokens })
+  const { contenders: long } = await buildContenders(upstreamLong)
+  const result = await consume(
+    long.find((c) => c.name === name),
+    (reads) => {
+      if (reads % 256 === 0) peak = Math.max(peak, process.memoryUsage().rss)
+    },
+  )
+  peak = Math.max(peak, process.memoryUsage().rss)
+  return { growth: peak - baseline, baseline, peak, ms: result.ms }
+}
+
+if (process.argv[2] === '--rss-child') {
+  const [, , , name, tokens] = process.argv
+  rssMain(name, Number(tokens)).then(
+    (r) => process.send({ ok: true, ...r }),
+    (e) => process.send({ ok: false, error: e.stack }),
+  )
+}
+
+export async function run({ quick }) {
+  const tokens = 20_000
+  const rounds = quick ? 2 : 7
+  const ttftRounds = quick ? 20 : 60
+  const rssTokens = quick ? 20_000 : 200_000
+
+  const upstream = await createUpstream({ tokens })
+  const { contenders, missing } = await buildContenders(upstream)
+  const short = await createUpstream({ tokens: 8 })
+  const { contenders: shortContenders } = await buildContenders(short)
+
+  for (const c of contenders) await consume(c) // warm-up (JIT, module init)
+  const ttft = await interleave(shortContenders, ttftRounds, (c) => consume(c))
+  const long = await interleave(contenders, rounds, (c) => consume(c))
+
+  const rss = new Map()
+  for (const c of contenders) rss.set(c.name, await rssChild(c.name, rssTokens))
+
+  const bench = '1 proxy'
+  const rows = []
+  const has = (name) => long.has(name)
+  const ttftOf = (name) => medianOf(ttft.get(name), 'ttft')
+  const tpsOf = (name) => median(long.get(name).map((s) => (tokens / s.ms) * 1000))
+  const cpuOf = (name) => median(long.get(name).map((s) => s.cpuUs / tokens))
+  const floorTtft = ttftOf('floor')
+  const floorCpu = cpuOf('floor')
+  const ours = has('ours')
+
+  for (const c of contenders) {
+    const added = ttftOf(c.name) - floorTtft
+    const row = {
+      bench,
+      metric: 'added TTFT (vs floor)',
+      contender: c.label,
+      value: c.name === 'floor' ? floorTtft : added,
+      unit: 'ms',
+      ratio: ours && c.name === 'aisdk' ? (ttftOf('ours') - floorTtft) / added : undefined,
+      note: c.name === 'floor' ? 'absolute TTFT of the floor' : undefined,
+    }
+    if (c.name === 'ours') {
+      row.goal = '< 1 ms median'
+      row.met = added < 1
+    }
+    rows.push(row)
+  }
+  for (const c of contenders) {
+    const tps = tpsOf(c.name)
+    const row = {
+      bench,
+      metric: `tokens/s (${tokens.toLocaleString('en-US')} tokens)`,
+      contender: c.label,
+      value: tps,
+      unit: 'tok/s',
+      ratio: ours && c.name !== 'ours' ? tpsOf('ours') / tps : undefined,
+    }
+    if (ours && c.name === 'naive') {
+      row.goal = '≥ 0.5x'
+      row.met = row.ratio >= 0.5
+    }
+    if (ours && c.name === 'aisdk') {
+      row.goal = '≥ 8x'
+      row.met = row.ratio >= 8
+    }
+    rows.push(row)
+  }
+  for (const c of contenders) {
+    const cpu = cpuOf(c.name)
+    rows.push({
+      bench,
+      metric: 'server CPU/token (process − floor)',
+      contender: c.label,
+      value: c.name === 'floor' ? cpu : cpu - floorCpu,
+      unit: 'µs',
+      // Only against the AI SDK: the pass-through's added CPU is ~0, so a ratio to it is noise.
+      ratio: ours && c.name === 'aisdk' ? (cpuOf('ours') - floorCpu) / (cpu - floorCpu) : undefined,
+      note: c.name === 'floor' ? 'floor: upstream + reader, whole process' : undefined,
+    })
+  }
+  for (const c of contenders) {
+    const growth = rss.get(c.name).growth / MiB
+    const row = {
+      bench,
+      metric: `RSS growth (${rssTokens.toLocaleString('en-US')} tokens, own process)`,
+      contender: c.label,
+      value: growth,
+      unit: 'MiB',
+      ratio: ours && c.name !== 'ours' ? rss.get('ours').growth / MiB / growth : undefined,
+    }
+    if (c.name === 'ours') {
+      row.goal = rssTokens >= 200_000 ? '< 20 MiB' : '< 20 MiB (goal is for 200,000 tokens)'
+      row.met = growth < 20
+    }
+    rows.push(row)
+  }
+  const notes = [
+    `upstream: ${upstream.kind === 'emulator' ? 'Workers AI emulator (copilotedge/testing), in-process fetch' : 'tiny in-process stand-in (emulator not built yet)'}; TTFT over ${ttftRounds} short streams per contender, throughput over ${rounds} rounds, interleaved`,
+  ]
+  return { rows, notes, missing }
+}
