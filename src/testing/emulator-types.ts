@@ -1,0 +1,116 @@
+// Public types of the Workers AI emulator (`copilotedge/testing`).
+
+/** Timers the emulator paces with; inject fake ones in tests. `now` (ms) stamps `created`. */
+export interface EmulatorClock {
+  setTimeout: (callback: () => void, ms: number) => unknown
+  clearTimeout: (handle: never) => void
+  now?: () => number
+}
+
+export type EmulatorStreamShape = 'native' | 'openai'
+
+export interface EmulatorReplyInfo {
+  model: string
+  messages: unknown[]
+  body: Record<string, unknown>
+}
+
+export interface WorkersAIEmulatorOptions {
+  /** Default `'emulator-account'`. */
+  accountId?: string
+  /** Default `'emulator-token'`; a wrong or missing Bearer token gets 401 code 10000. */
+  apiToken?: string
+  /** Known model ids; any other gets 400 code 5007. Default: `DEFAULT_EMULATOR_MODELS`. */
+  models?: string[]
+  /** The answer text; default: a sentence saying it comes from the emulator, echoing the user. */
+  reply?: string | ((info: EmulatorReplyInfo) => string)
+  /** If set, the reply is exactly this many tokens (`tok0 `, `tok1 `, …), generated lazily. */
+  tokens?: number
+  /** Pause between tokens (default 0: as fast as the reader pulls). */
+  tokenDelayMs?: number
+  /** Pause before the first body byte of a stream (default 0). */
+  firstTokenDelayMs?: number
+  /**
+   * Stream shape on `/ai/run`: default `'native'`, except chat-completions-typed models (gpt-oss,
+   * qwen3, …) which use `'openai'`. `/ai/v1/chat/completions` always streams OpenAI chunks.
+   */
+  streamShape?: EmulatorStreamShape
+  /** Defaults to the global timers, looked up at call time (so fake timers installed later work). */
+  clock?: EmulatorClock
+  /** The `p` padding of native frames for token `index`; default random letters (as upstream). */
+  padding?: (index: number) => string
+}
+
+export type EmulatorRoute = 'run' | 'chat-completions' | 'unknown'
+
+export interface RecordedRequest {
+  /** 1, 2, 3, … in arrival order. */
+  id: number
+  method: string
+  /** The URL path as received (not decoded). */
+  path: string
+  route: EmulatorRoute
+  /** From the path (`/ai/run/{model}`) or the body (`/ai/v1/chat/completions`); null if none. */
+  model: string | null
+  /** Parsed JSON, or the raw text when it is not JSON. */
+  body: unknown
+  /** Lower-case names. */
+  headers: Record<string, string>
+  stream: boolean
+  /** The response status; 0 while nothing was answered (stalled, reset). */
+  status: number
+  /** The client went away (abort, disconnect, body cancelled) before the reply finished. */
+  aborted: boolean
+  /** The emulator sent the whole reply it meant to send (faults that cut the body leave it false). */
+  completed: boolean
+  /** Token frames (text tokens and tool-call fragments) handed to the transport so far. */
+  tokensSent: number
+  /** The fault this request took from the queue, if any. */
+  fault: EmulatorFault | null
+}
+
+export type EmulatorFault =
+  | { type: 'status'; status: number; code?: number; message?: string; retryAfter?: number }
+  | { type: 'stall'; ms?: number }
+  | { type: 'reset' }
+  | { type: 'drop'; afterTokens: number }
+  | { type: 'stall-mid-stream'; afterTokens: number; ms?: number }
+  | { type: 'malformed'; afterTokens: number }
+  | { type: 'json-for-stream' }
+  | { type: 'error-frame'; afterTokens: number; code?: number; message?: string }
+
+export interface EmulatorListenOptions {
+  /** Default 0 (any free port). */
+  port?: number
+  /** Default `'127.0.0.1'`. */
+  host?: string
+}
+
+export interface EmulatorServer {
+  /** `http://127.0.0.1:PORT` */
+  url: string
+  /** `url + '/client/v4'` */
+  baseURL: string
+  /** Stops listening and destroys open connections (their requests are recorded aborted). */
+  close(): Promise<void>
+}
+
+export interface WorkersAIEmulator {
+  /** The Fetch handler. */
+  fetch(request: Request, env?: unknown): Promise<Response>
+  /** A fetch-compatible function that routes to `fetch` in-process; honours `init.signal`. */
+  fetchImpl: typeof fetch
+  /** `'http://workers-ai.emulator/client/v4'`, for in-process use with `fetchImpl`. */
+  baseURL: string
+  accountId: string
+  apiToken: string
+  listen(options?: EmulatorListenOptions): Promise<EmulatorServer>
+  /** Every request so far, live (records update as their responses progress). */
+  readonly requests: RecordedRequest[]
+  /** Queues faults: each subsequent request takes the next one, in order. */
+  fault(fault: EmulatorFault | EmulatorFault[]): void
+  /** Clears the recorded requests and the queued faults. */
+  reset(): void
+  /** Resolves when every recorded request has finished (completed, aborted, cut or failed). */
+  idle(): Promise<void>
+}
