@@ -1,5 +1,6 @@
 import type { Clock } from './clock'
 import { systemClock } from './clock'
+import type { GuardsConfig } from './guards'
 import type { Logger } from './logger'
 import type { Provider } from './providers/provider'
 import type { CacheStore } from './response-cache'
@@ -44,7 +45,8 @@ export interface GatewayConfig {
   skipCache?: boolean
 }
 
-export interface CopilotEdgeConfig {
+/** The abuse guards (`rateLimit`, `authorize`, `cors`, all off by default) are in `GuardsConfig`. */
+export interface CopilotEdgeConfig extends GuardsConfig {
   /** Cloudflare API token. Default: env `CLOUDFLARE_API_TOKEN`. */
   apiKey?: string
   /** Cloudflare account id. Default: env `CLOUDFLARE_ACCOUNT_ID`. */

@@ -5,6 +5,7 @@ import { completionId, toChatCompletion } from './chat-completion'
 import type { CopilotEdgeConfig, ResolvedConfig } from './config'
 import { resolveConfig } from './config'
 import { APIError, isAbortError, ValidationError } from './errors'
+import { withGuards } from './guards'
 import { errorResponse, jsonResponse, methodNotAllowed } from './http-response'
 import type { Logger } from './logger'
 import { createLogger } from './logger'
@@ -41,6 +42,8 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
   readonly #logger: Logger
   readonly #metrics = new MetricsRecorder()
   readonly #cache: ResponseCache | undefined
+  /** `#serve` behind the abuse guards (rate limit, authorize, CORS), built once: one set of buckets. */
+  readonly #handler: CopilotEdgeHandler
   #provider: Provider | undefined
 
   /** Never throws for missing credentials: that is answered per request (502), so `next build` works. */
@@ -57,6 +60,10 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
         this.#logger.warn('cache store failed; treating as a miss:', error),
       )
     }
+    this.#handler = withGuards(config, (request) => this.#serve(request), {
+      logger: this.#logger,
+      now: () => this.#config.clock.now(),
+    })
   }
 
   /**
@@ -116,7 +123,7 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
 
   /** The Fetch handler (`POST` only). Build it once per module: `export const POST = handler`. */
   createNextHandler(): CopilotEdgeHandler {
-    return (request) => this.#serve(request)
+    return this.#handler
   }
 
   getMetrics(): CopilotEdgeMetrics {

@@ -14,8 +14,11 @@ export interface GuardsConfig {
   cors?: CorsConfig | false
 }
 
-interface GuardLogger {
-  error?(message: string, ...data: unknown[]): void
+export interface GuardOptions {
+  /** Where a throwing `authorize` is reported. Default `console`. */
+  logger?: { error(...args: unknown[]): void }
+  /** The rate limiter's clock when `rateLimit.now` is not given (the engine passes its own). */
+  now?: () => number
 }
 
 type Handler = (request: Request) => Promise<Response>
@@ -31,9 +34,12 @@ type Handler = (request: Request) => Promise<Response>
 export function withGuards(
   config: GuardsConfig,
   handler: Handler,
-  logger: GuardLogger = console,
+  options: GuardOptions = {},
 ): Handler {
-  const limiter = config.rateLimit ? createRateLimiter(config.rateLimit) : null
+  const logger = options.logger ?? console
+  const limiter = config.rateLimit
+    ? createRateLimiter(options.now ? { now: options.now, ...config.rateLimit } : config.rateLimit)
+    : null
   const cors = config.cors ? createCors(config.cors) : null
   const authorize = config.authorize
   if (!limiter && !cors && !authorize) return handler
@@ -59,7 +65,7 @@ export function withGuards(
       try {
         verdict = await authorize(request)
       } catch (error) {
-        logger.error?.('copilotedge: authorize threw; answering 500', errorText(error))
+        logger.error('authorize threw; answering 500:', errorText(error))
         return errorResponse(500, {
           message: 'The server could not check authorization.',
           type: 'server_error',

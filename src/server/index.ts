@@ -11,9 +11,11 @@ export type {
 export { DEFAULT_MODEL } from './config'
 export type { CopilotEdgeHandler, HandleRequestOptions } from './copilot-edge'
 export { CopilotEdge } from './copilot-edge'
+export type { CorsConfig } from './cors'
 export { createCopilotEdgeHandler } from './create-handler'
 export type { APIErrorOptions } from './errors'
 export { APIError, ValidationError } from './errors'
+export type { Authorize, GuardsConfig } from './guards'
 export type { Logger } from './logger'
 export type { CopilotEdgeMetrics } from './metrics'
 export type { OpenAICompatibleProviderOptions } from './providers/openai-compatible'
@@ -39,6 +41,13 @@ export type {
   WorkersAIBindingRunOptions,
 } from './providers/workers-ai-binding'
 export { createWorkersAIBindingProvider } from './providers/workers-ai-binding'
+export type {
+  RateLimitBucket,
+  RateLimitConfig,
+  RateLimitKey,
+  RateLimitStore,
+} from './rate-limit'
+export { clientIp, createMemoryRateLimitStore } from './rate-limit'
 export type { CachedAnswer, CacheStore } from './response-cache'
 export { createMemoryCacheStore } from './response-cache'
 export type { StreamingResponse } from './streaming-response'

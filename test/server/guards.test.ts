@@ -62,7 +62,7 @@ describe('withGuards', () => {
         },
       },
       handler,
-      logger,
+      { logger },
     )
     const denied = await guarded(post())
     expect(denied.status).toBe(401)
@@ -81,10 +81,7 @@ describe('withGuards', () => {
     const boom = await guarded(post({ Authorization: 'Bearer boom' }))
     expect(boom.status).toBe(500)
     expect((await boom.json()).error.code).toBe('authorize_failed')
-    expect(logger.error).toHaveBeenCalledWith(
-      'copilotedge: authorize threw; answering 500',
-      'Error: db down',
-    )
+    expect(logger.error).toHaveBeenCalledWith('authorize threw; answering 500:', 'Error: db down')
     expect(handler).not.toHaveBeenCalled()
     expect((await guarded(post({ Authorization: 'Bearer good' }))).status).toBe(200)
     expect(handler).toHaveBeenCalledTimes(1)
