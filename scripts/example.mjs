@@ -3,16 +3,11 @@
 // the example on PORT (default 3000). With CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN set it talks
 // to Workers AI; without them it starts the Workers AI emulator on 127.0.0.1 and points the app at it.
 // `next` runs in its own process group; on SIGINT/SIGTERM exactly that group is ended (never by name).
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
+import { appDir, buildExample, nextBin } from './build-example.mjs'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const app = join(root, 'example-next')
-const next = join(root, 'node_modules', '.bin', 'next')
 const port = Number(process.env.PORT || 3000)
 const started = performance.now()
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
@@ -26,60 +21,18 @@ function fail(message) {
   process.exit(1)
 }
 
-/** Newest modification time (ms) of the files under `paths`, skipping build output. */
-function newest(paths) {
-  let latest = 0
-  const skip = new Set(['node_modules', '.next', 'vendor', 'dist'])
-  const visit = (path) => {
-    if (!existsSync(path)) return
-    const stat = statSync(path)
-    if (stat.isDirectory()) {
-      for (const entry of readdirSync(path)) if (!skip.has(entry)) visit(join(path, entry))
-    } else if (stat.mtimeMs > latest) latest = stat.mtimeMs
-  }
-  for (const path of paths) visit(path)
-  return latest
-}
-
-function mtime(path) {
-  return existsSync(path) ? statSync(path).mtimeMs : 0
-}
-
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { stdio: 'inherit', env, ...options })
-  if (result.status !== 0) fail(`${[command, ...args].join(' ')} failed (exit ${result.status})`)
-}
-
-if (!Number.isInteger(port) || port < 0 || port > 65535)
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
   fail(`PORT must be a port number, got ${process.env.PORT}`)
-if (!existsSync(next))
-  fail('Next.js is not installed: run `npm install` at the repository root first')
-
-// 1. The library, as users import it: dist/ built by tsup.
-const distStamp = Math.min(
-  ...['server', 'client', 'react', 'testing'].map((entry) =>
-    mtime(join(root, 'dist', entry, 'index.js')),
-  ),
-)
-if (
-  distStamp < newest([join(root, 'src'), join(root, 'package.json'), join(root, 'tsup.config.ts')])
-) {
-  log('building the library (dist/)…')
-  run('npm', ['run', '--silent', 'build'], { cwd: root })
-} else {
-  log('library dist/ is up to date')
 }
 
-// 2. The example app: copy the plain client for /vanilla.html, then `next build` when stale.
-run(process.execPath, [join(app, 'scripts', 'vendor-client.mjs')], { cwd: app })
-if (mtime(join(app, '.next', 'BUILD_ID')) < newest([app, join(root, 'dist')])) {
-  log('building the Next.js example (next build)…')
-  run(next, ['build'], { cwd: app })
-} else {
-  log('Next.js build is up to date')
+// 1. The library's dist/ (the app imports it exactly as users do), then the Next.js build.
+try {
+  buildExample({ log })
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error))
 }
 
-// 3. Where answers come from.
+// 2. Where answers come from.
 const accountId = process.env.CLOUDFLARE_ACCOUNT_ID
 const apiToken = process.env.CLOUDFLARE_API_TOKEN
 let emulator
@@ -105,9 +58,9 @@ if (accountId && apiToken) {
   log(`no Cloudflare credentials: answers come from the Workers AI emulator at ${emulator.baseURL}`)
 }
 
-// 4. Serve. `detached` puts next (and the next-server it forks) in a process group of its own.
-const child = spawn(next, ['start', '--port', String(port)], {
-  cwd: app,
+// 3. Serve. `detached` puts next (and the next-server it forks) in a process group of its own.
+const child = spawn(nextBin, ['start', '--port', String(port)], {
+  cwd: appDir,
   env,
   stdio: 'inherit',
   detached: true,

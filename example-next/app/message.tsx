@@ -28,11 +28,19 @@ export function Message({ author, content, streaming = false, stats }: MessagePr
       <span className={styles.avatar} aria-hidden="true" />
       <div className={styles.assistantBody}>
         <span className={styles.srOnly}>Assistant:</span>
-        <div className={styles.answer} data-testid="answer">
-          {content}
-          {streaming ? <span className={styles.caret} aria-hidden="true" /> : null}
-          {streaming && content === '' ? <span className={styles.thinking}>Thinking…</span> : null}
-        </div>
+        {streaming && content === '' ? (
+          <div className={styles.thinking} data-testid="thinking">
+            <span />
+            <span />
+            <span />
+            <span className={styles.srOnly}>Thinking…</span>
+          </div>
+        ) : (
+          <div className={styles.answer} data-testid="answer">
+            {content}
+            {streaming ? <span className={styles.caret} aria-hidden="true" /> : null}
+          </div>
+        )}
         <Meta stats={stats} />
       </div>
     </li>

@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
+import { test as base, expect, type Page } from '@playwright/test'
+import { createWorkersAIEmulator, type WorkersAIEmulator } from 'copilotedge/testing'
+import { appDir, nextBin } from '../../scripts/build-example.mjs'
+
+/** Pause between the emulator's tokens: slow enough to watch an answer grow, fast enough to finish. */
+export const TOKEN_DELAY_MS = 40
+const WORDS = 60
+
+/** What the emulator answers here: the question, then numbered words (one token each). */
+export function replyFor(question: string): string {
+  const words = Array.from({ length: WORDS }, (_, i) => `word${i + 1}`)
+  return `You asked: ${question}. ${words.join(' ')}.`
+}
+
+function lastUserText(messages: unknown[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i] as { role?: unknown; content?: unknown }
+    if (message.role === 'user') return typeof message.content === 'string' ? message.content : ''
+  }
+  return ''
+}
+
+interface AppServer {
+  url: string
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+async function startNext(
+  env: Record<string, string>,
+): Promise<AppServer & { stop(): Promise<void> }> {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  // A process group of its own (`detached`), so teardown ends next and every process it forked.
+  const child = spawn(nextBin, ['start', '--port', String(port), '--hostname', '127.0.0.1'], {
+    cwd: appDir,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  const keep = (data: Buffer) => {
+    output.push(data.toString())
+    if (output.length > 200) output.shift()
+  }
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
+  const pgid = child.pid
+  if (pgid === undefined) throw new Error('next did not start')
+  const signalGroup = (signal: NodeJS.Signals | 0) => {
+    try {
+      process.kill(-pgid, signal)
+      return true
+    } catch {
+      return false
+    }
+  }
+  const stop = async () => {
+    signalGroup('SIGTERM')
+    for (let i = 0; i < 50 && signalGroup(0); i++) await delay(100)
+    signalGroup('SIGKILL')
+  }
+
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`next start exited with ${child.exitCode}:\n${output.join('')}`)
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
+      await response.body?.cancel()
+      if (response.ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`next start did not answer within 30 s:\n${output.join('')}`)
+    }
+    await delay(100)
+  }
+  return { url, stop }
+}
+
+export const test = base.extend<
+  { emu: WorkersAIEmulator },
+  { workerEmu: WorkersAIEmulator; app: AppServer }
+>({
+  workerEmu: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright reads fixture names from this pattern
+    async ({}, use) => {
+      const emu = createWorkersAIEmulator({
+        tokenDelayMs: TOKEN_DELAY_MS,
+        reply: ({ messages }) => replyFor(lastUserText(messages)),
+      })
+      await use(emu)
+    },
+    { scope: 'worker' },
+  ],
+  app: [
+    async ({ workerEmu }, use) => {
+      const upstream = await workerEmu.listen({ host: '127.0.0.1', port: 0 })
+      const app = await startNext({
+        CLOUDFLARE_ACCOUNT_ID: workerEmu.accountId,
+        CLOUDFLARE_API_TOKEN: workerEmu.apiToken,
+        COPILOTEDGE_BASE_URL: upstream.baseURL,
+        COPILOTEDGE_EMULATOR: '1',
+      })
+      await use({ url: app.url })
+      await app.stop()
+      await upstream.close()
+    },
+    { scope: 'worker', timeout: 60_000 },
+  ],
+  baseURL: async ({ app }, use) => {
+    await use(app.url)
+  },
+  // Each test starts with no recorded requests and no queued faults.
+  emu: async ({ workerEmu }, use) => {
+    workerEmu.reset()
+    await use(workerEmu)
+  },
+})
+
+export { expect }
+
+/** Types a question into the chat box and presses Enter. */
+export async function ask(page: Page, question: string): Promise<void> {
+  const box = page.getByLabel('Message')
+  await box.fill(question)
+  await box.press('Enter')
+}
+
+/** A question no earlier test asked, so the server's cache cannot answer it by accident. */
+export function uniqueQuestion(topic: string): string {
+  return `${topic} #${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
+}
