@@ -37,8 +37,8 @@ export class Channel {
 }
 
 export type Reply =
-  /** Yields these events (then ends, or throws `then`). */
-  | { events: UpstreamEvent[]; then?: Error }
+  /** Yields these events, then ends (or throws `failWith`). */
+  | { events: UpstreamEvent[]; failWith?: Error }
   /** stream() rejects with this error. */
   | { error: Error }
   /** Events pushed by the test. */
@@ -127,7 +127,7 @@ export function fakeProvider(
             call.pulled++
             yield event
           }
-          if (scripted.then) throw scripted.then
+          if (scripted.failWith) throw scripted.failWith
         } finally {
           call.finished = true
         }

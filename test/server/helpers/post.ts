@@ -14,7 +14,7 @@ export function post(
   })
 }
 
-export const hello = { messages: [{ role: 'user', content: 'Hello' }] }
+export const hello = { messages: [{ role: 'user' as const, content: 'Hello' }] }
 
 /** Replaces the random id and the clock-dependent created in SSE or JSON text. */
 export function normalise(text: string): string {
