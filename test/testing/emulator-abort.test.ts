@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { EmulatorServer } from '../../src/testing'
 import { createWorkersAIEmulator } from '../../src/testing'
 import {
+  eventually,
   inProcess,
   LLAMA,
   post,
@@ -60,7 +61,8 @@ describe.each(TRANSPORTS)('aborts, %s', (_, open) => {
       { prompt: 'x' },
       { signal: controller.signal },
     )
-    setTimeout(() => controller.abort(), 20)
+    await eventually(() => expect(emu.requests).toHaveLength(1))
+    controller.abort()
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' })
     await emu.idle()
     expect(emu.requests[0]).toMatchObject({ aborted: true, completed: false, status: 0 })

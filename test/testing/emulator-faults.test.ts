@@ -36,7 +36,7 @@ async function readUntil(
   }
 }
 
-describe.each(TRANSPORTS)('faults, %s', (_, open) => {
+describe.each(TRANSPORTS)('faults, %s', (name, open) => {
   let transport: Transport | null = null
   afterEach(async () => {
     await transport?.close()
@@ -105,8 +105,12 @@ describe.each(TRANSPORTS)('faults, %s', (_, open) => {
     emu.fault({ type: 'drop', afterTokens: 2 })
     const res = await stream()
     expect(res.status).toBe(200)
-    const { text } = await readAll(res)
+    const { text, error } = await readAll(res)
     expect(text).toBe(FRAME('tok0 ') + FRAME('tok1 '))
+    // Over loopback the socket ends without the last chunk, so fetch reports it; in-process the
+    // body just ends early.
+    if (name === 'over loopback') expect(error).toMatchObject({ message: 'terminated' })
+    else expect(error).toBeNull()
     await emu.idle()
     expect(emu.requests[0]).toMatchObject({ tokensSent: 2, completed: false, aborted: false })
   })

@@ -83,7 +83,7 @@ export async function eventually(check: () => void, timeoutMs = 5000): Promise<v
       return
     } catch (error) {
       if (Date.now() - start > timeoutMs) throw error
-      await new Promise((resolve) => setTimeout(resolve, 10))
+      await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
 }
