@@ -56,8 +56,10 @@ export function useCopilotStream(options: UseCopilotStreamOptions = {}): UseCopi
 
   const { cache } = useSWRConfig()
   const [ownStore] = useState(() => new ConversationStore(options.initialMessages ?? []))
+  // On the server the SWR cache can be one module-level Map shared by every request: a shared store
+  // there would leak one user's conversation into another's page. Server renders use their own.
   const store =
-    options.id === undefined
+    options.id === undefined || typeof window === 'undefined'
       ? ownStore
       : sharedConversation(cache, options.id, options.initialMessages)
 

@@ -355,4 +355,36 @@ describe('readSSE', () => {
     }
     expect(body.cancelled).toBe(true)
   })
+
+  it('hands out events in order when next() is called several times without awaiting', async () => {
+    const events = readSSE(
+      responseOf(['data: 1\n\nda', 'ta: 2\n\ndata: 3\n', '\ndata: [DONE]\n\n']),
+    )
+    const results = await Promise.all([events.next(), events.next(), events.next(), events.next()])
+    expect(results.map((r) => (r.done ? 'done' : r.value.data))).toEqual([1, 2, 3, 'done'])
+  })
+
+  it('cancels the body without reading it when return() comes before the first next()', async () => {
+    const body = observedBody(['data: 1\n\n'])
+    const events = readSSE(sseResponse(body.stream))
+    expect(await events.return()).toEqual({ done: true, value: undefined })
+    expect(await events.next()).toEqual({ done: true, value: undefined })
+    expect(body.pulls).toBe(0)
+    expect(body.cancelled).toBe(true)
+  })
+
+  it('reports done after it has thrown, like a generator', async () => {
+    const events = readSSE(responseOf(['data: {"error":{"message":"x"}}\n\n']))
+    await expect(events.next()).rejects.toBeInstanceOf(CopilotStreamError)
+    expect(await events.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('releases the connection once [DONE] arrives, even if the server keeps the body open', async () => {
+    const body = controlledBody()
+    body.push('data: 1\n\ndata: [DONE]\n\n')
+    expect(await collect(sseResponse(body.stream))).toEqual([
+      { data: 1, id: undefined, event: undefined },
+    ])
+    expect(body.cancelled).toBe(true)
+  })
 })

@@ -1,0 +1,110 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { build, type Options } from 'tsup'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import projectConfig from '../../tsup.config'
+
+// The client and react entries are built here, with the project's own tsup settings, into a fresh
+// directory: the assertions always look at output this test produced (never a stale or missing dist/),
+// and other people's dist/ is left alone.
+const ENTRIES = { 'client/index': 'src/client/index.ts', 'react/index': 'src/react/index.ts' }
+
+// What only server code contains. None of it may reach a browser bundle.
+const SERVER_MARKERS = [
+  'CopilotEdge',
+  'createCopilotEdgeHandler',
+  'createWorkersAIProvider',
+  'lru-cache',
+  'LRUCache',
+  'hono',
+  'CLOUDFLARE_API_TOKEN',
+  'process.env',
+  'src/server',
+]
+// The only modules the browser entries may import at run time.
+const ALLOWED_IMPORTS = new Set(['eventsource-parser', 'react', 'swr'])
+
+let outDir: string
+const files = new Map<string, string>()
+
+beforeAll(async () => {
+  outDir = await mkdtemp(join(tmpdir(), 'copilotedge-bundle-'))
+  const { entry: _entry, outDir: _outDir, ...shared } = projectConfig as Options
+  await build({
+    ...shared,
+    entry: ENTRIES,
+    outDir,
+    dts: false,
+    sourcemap: false,
+    silent: true,
+    config: false,
+  })
+  for (const folder of ['client', 'react']) {
+    for (const name of await readdir(join(outDir, folder))) {
+      files.set(`${folder}/${name}`, await readFile(join(outDir, folder, name), 'utf8'))
+    }
+  }
+}, 60_000)
+
+afterAll(async () => {
+  if (outDir) await rm(outDir, { recursive: true, force: true })
+})
+
+function importsOf(code: string): string[] {
+  const specifiers = new Set<string>()
+  for (const match of code.matchAll(
+    /\bfrom\s*["']([^"']+)["']|\bimport\s*\(?\s*["']([^"']+)["']|\brequire\(\s*["']([^"']+)["']\s*\)/g,
+  )) {
+    specifiers.add((match[1] ?? match[2] ?? match[3]) as string)
+  }
+  return [...specifiers]
+}
+
+describe('the browser bundles of copilotedge/client and copilotedge/react', () => {
+  it('were built as ESM and CJS for both entries, with the public API in them', () => {
+    expect([...files.keys()].sort()).toEqual([
+      'client/index.cjs',
+      'client/index.js',
+      'react/index.cjs',
+      'react/index.js',
+    ])
+    for (const [name, code] of files) {
+      if (name.startsWith('client/')) {
+        expect(code).toContain('readSSE')
+        expect(code).toContain('streamCopilot')
+        expect(code).toContain('CopilotHTTPError')
+      } else {
+        expect(code).toContain('useCopilotStream')
+      }
+    }
+  })
+
+  it('contain no server code', () => {
+    for (const [name, code] of files) {
+      for (const marker of SERVER_MARKERS) {
+        expect(code.includes(marker), `${name} contains ${marker}`).toBe(false)
+      }
+    }
+  })
+
+  it('import nothing but eventsource-parser, react and swr (no node: modules)', () => {
+    for (const [name, code] of files) {
+      const imports = importsOf(code)
+      expect(imports.length, `${name} imports something`).toBeGreaterThan(0)
+      for (const specifier of imports) {
+        expect(ALLOWED_IMPORTS.has(specifier), `${name} imports ${specifier}`).toBe(true)
+      }
+    }
+  })
+
+  // KNOWN BUG, outside this test's paths: tsup.config.ts sets `treeshake: true`, and the Rollup pass that
+  // turns on drops module-level directives, so dist/react ships without "use client" (with
+  // `treeshake: false`, or `banner: { js: '"use client";' }` on the react entry, it is kept). `it.fails`
+  // keeps that visible: this test turns red the day the config is fixed; then make it a plain `it`.
+  it.fails('keep "use client" at the top of the react entry', () => {
+    for (const name of ['react/index.js', 'react/index.cjs']) {
+      expect(files.get(name)?.trimStart()).toMatch(/^["']use client["']/)
+    }
+  })
+})
