@@ -1,7 +1,7 @@
 import type { EventSourceMessage, EventSourceParser, ParseError } from 'eventsource-parser'
 import { createParser } from 'eventsource-parser'
 import type { FinishReason, ToolCallDelta } from '../../shared/chat-types'
-import { errorInfoFromJSON } from './error-body'
+import { errorInfoFromJSON, redact } from './error-body'
 import type { UpstreamEvent } from './provider'
 import { UpstreamError } from './provider'
 import { createToolCallId } from './tool-call-id'
@@ -20,6 +20,8 @@ export interface NormalizeStreamOptions {
   label?: string
   /** Largest single SSE event, in characters, before the stream is declared malformed. Default 1 MiB. */
   maxBufferSize?: number
+  /** Removed from error messages (an upstream error frame may quote the API key). */
+  secret?: string
 }
 
 const DEFAULT_MAX_BUFFER = 1024 * 1024
@@ -70,7 +72,14 @@ interface RawToolCall {
 
 const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 
-type State = 'open' | 'ending' | 'closed'
+/**
+ * `open`: reading frames. `ending`: the body ended; queued events are the last. `draining`: [DONE]
+ * was seen; once the queue is empty the rest of the body is read and discarded. `closed`: done.
+ */
+type State = 'open' | 'ending' | 'draining' | 'closed'
+
+/** After [DONE], at most this many bytes are read (and ignored) before the body is cancelled. */
+const MAX_DRAIN_BYTES = 64 * 1024
 
 class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>
@@ -78,6 +87,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
   private readonly parser: EventSourceParser
   private readonly signal: AbortSignal | undefined
   private readonly label: string
+  private readonly secret: string | undefined
 
   // Events parsed but not yet handed out. Drained from `head` and truncated to empty once drained,
   // so one array serves the whole stream (no shift(), no per-chunk array).
@@ -103,6 +113,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
     this.reader = body.getReader()
     this.signal = options.signal
     this.label = options.label ?? 'upstream'
+    this.secret = options.secret
     // Callbacks are bound once here, not per frame.
     this.parser = createParser({
       onEvent: (message) => this.onMessage(message),
@@ -132,6 +143,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
         this.close()
         throw failure
       }
+      if (this.state === 'draining') await this.drain()
       if (this.state !== 'open') {
         this.close()
         return DONE_RESULT
@@ -183,9 +195,30 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
       this.state = 'closed'
       void this.release()
     } else if (this.sawDone) {
-      // Anything after [DONE] is ignored (as the OpenAI SDK does): stop reading the upstream.
-      void this.release()
+      // Anything after [DONE] is ignored (as the OpenAI SDK does). The body is not cancelled here:
+      // it is drained to its (normally immediate) end when the consumer asks for the end, so the
+      // upstream sees a complete exchange and keep-alive connections stay reusable.
       this.end()
+      this.state = 'draining'
+    }
+  }
+
+  /** Reads what follows [DONE] until the body ends; cancels it if it goes on (or fails). */
+  private async drain(): Promise<void> {
+    this.state = 'closed'
+    let drained = 0
+    try {
+      while (!this.released && drained <= MAX_DRAIN_BYTES && !this.signal?.aborted) {
+        const chunk = await this.reader.read()
+        if (chunk.done) {
+          this.released = true
+          break
+        }
+        drained += chunk.value.byteLength
+      }
+    } catch {
+      // The answer is complete: a failure after [DONE] does not matter.
+      this.released = true
     }
   }
 
@@ -230,8 +263,9 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
       frame = JSON.parse(data)
     } catch (error) {
       if (this.atEnd) return
+      const shown = redact(data, this.secret)
       this.failure = new UpstreamError(
-        `${this.label} sent a frame that is not JSON: ${data.length > 120 ? `${data.slice(0, 120)}…` : data}`,
+        `${this.label} sent a frame that is not JSON: ${shown.length > 120 ? `${shown.slice(0, 120)}…` : shown}`,
         { kind: 'malformed', cause: error },
       )
       return
@@ -367,8 +401,9 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
   }
 
   private failInStream(frame: unknown, raw: string | undefined): void {
-    const info = errorInfoFromJSON(frame)
-    const message = info?.message || raw || 'unknown error'
+    const info = errorInfoFromJSON(frame, this.secret)
+    const message =
+      info?.message || (raw && redact(raw, this.secret).slice(0, 500)) || 'unknown error'
     const code = info?.code
     this.failure = new UpstreamError(
       `${this.label} reported an error mid-stream${code === undefined ? '' : ` (code ${code})`}: ${message}`,

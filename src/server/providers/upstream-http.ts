@@ -1,4 +1,4 @@
-import { parseErrorBody } from './error-body'
+import { parseErrorBody, redact } from './error-body'
 import { UpstreamError } from './provider'
 import { parseRetryAfter } from './retry-after'
 import { statusForWorkersAICode } from './workers-ai-error-codes'
@@ -24,12 +24,15 @@ export interface PostJSONOptions {
  */
 export async function postJSON(options: PostJSONOptions): Promise<Response> {
   const { signal, label, secret } = options
+  // Serialised outside the try: a body that cannot be serialised (too deep, a cycle) is the
+  // caller's problem and must not pass for a (retryable) network failure.
+  const body = JSON.stringify(options.body)
   let response: Response
   try {
     response = await options.fetch(options.url, {
       method: 'POST',
       headers: options.headers,
-      body: JSON.stringify(options.body),
+      body,
       signal,
     })
   } catch (error) {
@@ -54,10 +57,11 @@ export async function errorFromResponse(
   } catch (error) {
     if (options.signal.aborted) throw error
   }
-  const info = parseErrorBody(text)
+  const info = parseErrorBody(text, options.secret)
   const status = response.status
   const code = info.code
   const detail = info.message === '' ? response.statusText : info.message
+  // Redacted again as a whole: the secret could also arrive split across the parts joined here.
   const message = `${options.label} answered ${status}${code === undefined ? '' : ` (code ${code})`}${detail ? `: ${detail}` : ''}`
   return new UpstreamError(redact(message, options.secret), {
     kind: 'http',
@@ -118,11 +122,6 @@ export function messageOf(error: unknown): string {
     return `${error.message}${causeMessage}`
   }
   return String(error)
-}
-
-/** Removes every occurrence of `secret` from `text`. */
-export function redact(text: string, secret: string | undefined): string {
-  return secret ? text.split(secret).join('[redacted]') : text
 }
 
 /** `globalThis.fetch`, looked up at call time so a stub installed later still applies. */

@@ -4,7 +4,7 @@ import { forwardParams, messagesWithoutNullContent } from './generation-params'
 import { normalizeStream } from './normalize-stream'
 import type { CompletionResult, Provider, ProviderRequest, UpstreamEvent } from './provider'
 import { UpstreamError } from './provider'
-import { completionFromJSONBody, eventsFromResponse } from './stream-response'
+import { completionFromJSONBody, eventsFromResponse, isEmptyCompletion } from './stream-response'
 import { messageOf } from './upstream-http'
 import { statusForWorkersAICode } from './workers-ai-error-codes'
 
@@ -74,27 +74,32 @@ export function createWorkersAIBindingProvider(
     }
   }
 
+  const complete = async (request: ProviderRequest): Promise<CompletionResult> => {
+    const result = await run(request, false)
+    if (isReadableStream(result) || result instanceof Response) {
+      throw new UpstreamError(`${LABEL} answered a non-stream request with a stream`, {
+        kind: 'malformed',
+      })
+    }
+    return completionFromJSONBody(result, { label: LABEL })
+  }
+
   return {
     name: 'workers-ai-binding',
-    async complete(request: ProviderRequest): Promise<CompletionResult> {
-      const result = await run(request, false)
-      if (isReadableStream(result) || result instanceof Response) {
-        throw new UpstreamError(`${LABEL} answered a non-stream request with a stream`, {
-          kind: 'malformed',
-        })
-      }
-      return completionFromJSONBody(result, { label: LABEL })
-    },
+    complete,
     async stream(request: ProviderRequest): Promise<AsyncIterable<UpstreamEvent>> {
       const result = await run(request, true)
       if (isReadableStream(result)) {
         return normalizeStream(result, { signal: request.signal, label: LABEL })
       }
+      const completeInstead = () => complete(request)
       if (result instanceof Response) {
-        return eventsFromResponse(result, { signal: request.signal, label: LABEL })
+        return eventsFromResponse(result, { signal: request.signal, label: LABEL, completeInstead })
       }
-      // JSON answered to a stream request (gpt-oss, JSON mode): replay it.
-      return completionEvents(completionFromJSONBody(result, { label: LABEL }))
+      // An object answered to a stream request (gpt-oss, JSON mode): replay it; an empty one is
+      // asked for again with stream: false, as Cloudflare's client does (wire-formats §1.4).
+      const answer = completionFromJSONBody(result, { label: LABEL })
+      return completionEvents(isEmptyCompletion(answer) ? await completeInstead() : answer)
     },
   }
 }

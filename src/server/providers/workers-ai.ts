@@ -69,16 +69,23 @@ export function createWorkersAIProvider(options: WorkersAIProviderOptions): Prov
       secret,
     })
 
+  const complete = async (request: ProviderRequest): Promise<CompletionResult> => {
+    const response = await post(request, false)
+    const body = await readJSON(response, { signal: request.signal, label: LABEL })
+    return completionFromJSONBody(body, { label: LABEL, secret })
+  }
+
   return {
     name: 'workers-ai',
-    async complete(request: ProviderRequest): Promise<CompletionResult> {
-      const response = await post(request, false)
-      const body = await readJSON(response, { signal: request.signal, label: LABEL })
-      return completionFromJSONBody(body, { label: LABEL, secret })
-    },
+    complete,
     async stream(request: ProviderRequest): Promise<AsyncIterable<UpstreamEvent>> {
       const response = await post(request, true)
-      return eventsFromResponse(response, { signal: request.signal, label: LABEL, secret })
+      return eventsFromResponse(response, {
+        signal: request.signal,
+        label: LABEL,
+        secret,
+        completeInstead: () => complete(request),
+      })
     },
   }
 }

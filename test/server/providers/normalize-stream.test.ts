@@ -110,16 +110,39 @@ describe('normalizeStream', () => {
     ])
   })
 
-  it('ignores everything after [DONE] and stops reading the upstream', async () => {
+  it('finishes at [DONE] at once, ignores what follows and then reads the body to its end without cancelling it', async () => {
     const body = recordedBody([
       'data: {"response":"a"}\n\ndata: [DONE]\n\ndata: {"response":"late"}\n\n',
-      'data: {"response":"never read"}\n\n',
+      'data: {"response":"ignored"}\n\n',
     ])
+    const iterator = normalizeStream(body.stream)
+    expect(await iterator.next()).toEqual({ done: false, value: { type: 'text', text: 'a' } })
+    expect(await iterator.next()).toEqual({
+      done: false,
+      value: { type: 'finish', reason: 'stop' },
+    })
+    expect(body.pulls).toBe(1)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+    expect(body.pulls).toBe(3)
+    expect(body.cancelled).toBe(false)
+  })
+
+  it('cancels a body that keeps sending after [DONE]', async () => {
+    const junk = `: ${'x'.repeat(32 * 1024)}\n`
+    const body = recordedBody(['data: [DONE]\n\n', junk, junk, junk, junk, junk, junk])
     expect(await collect(normalizeStream(body.stream))).toEqual([
-      { type: 'text', text: 'a' },
       { type: 'finish', reason: 'stop' },
     ])
-    expect(body.pulls).toBe(1)
+    expect(body.cancelled).toBe(true)
+    expect(body.pulls).toBeLessThan(7)
+  })
+
+  it('cancels the body when the consumer stops right after the finish event', async () => {
+    const body = recordedBody(['data: {"response":"a"}\n\ndata: [DONE]\n\n', ': more\n\n'])
+    for await (const event of normalizeStream(body.stream)) {
+      if (event.type === 'finish') break
+    }
+    expect(body.cancelled).toBe(true)
   })
 
   it('throws a malformed UpstreamError for a frame that is not JSON, after the events before it', async () => {

@@ -121,6 +121,16 @@ describe('createWorkersAIBindingProvider', () => {
     ])
   })
 
+  it('asks once more with stream false when a stream request gets an empty object', async () => {
+    const answers: unknown[] = [{}, { response: 'Whole.' }]
+    const { ai, calls } = fakeBinding(() => answers.shift())
+    expect(await collect(await createWorkersAIBindingProvider(ai).stream(request()))).toEqual([
+      { type: 'text', text: 'Whole.' },
+      { type: 'finish', reason: 'stop' },
+    ])
+    expect(calls.map((call) => call.inputs.stream)).toEqual([true, false])
+  })
+
   it('maps InferenceUpstreamError messages to the code and the status from the code table', async () => {
     const cases: Array<[string, number, string]> = [
       ['3040: Capacity temporarily exceeded', 429, '3040'],

@@ -416,6 +416,33 @@ describe('createWorkersAIProvider', () => {
       expect(error.message).toContain('[redacted]')
     })
 
+    it('redacts the key before shortening a long message, so no part of it survives the cut', async () => {
+      const error = await failWith(
+        jsonResponse(
+          { errors: [{ code: 5006, message: `${'x'.repeat(480)} ${API_KEY}` }] },
+          { status: 400 },
+        ),
+      )
+      expect(error.message).not.toContain(API_KEY.slice(0, 6))
+    })
+
+    it('redacts the key from an in-stream error frame and a malformed frame', async () => {
+      for (const frame of [
+        `data: {"errors":[{"code":3040,"message":"echo ${API_KEY}"}]}\n\n`,
+        `data: {oops ${API_KEY}}\n\n`,
+      ]) {
+        const provider = createWorkersAIProvider({
+          accountId: ACCOUNT,
+          apiKey: API_KEY,
+          fetch: async () => sseResponse([frame]),
+        })
+        const { error } = await collectUntilError(await provider.stream(request()))
+        expect(error).toBeInstanceOf(UpstreamError)
+        expect((error as Error).message).not.toContain(API_KEY)
+        expect((error as Error).message).toContain('[redacted]')
+      }
+    })
+
     it('turns a fetch rejection into a network UpstreamError', async () => {
       const cause = new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') })
       const provider = createWorkersAIProvider({
@@ -430,6 +457,23 @@ describe('createWorkersAIProvider', () => {
       expect((error as Error).message).toBe(
         'Workers AI could not be reached: fetch failed (connect ECONNREFUSED)',
       )
+    })
+
+    it('lets a body that cannot be serialised fail as itself, not as a network error, without calling fetch', async () => {
+      const { fetch, calls } = recordingFetch(() => jsonResponse(nativeResult))
+      const cyclic: Record<string, unknown> = { type: 'object' }
+      cyclic.self = cyclic
+      const provider = createWorkersAIProvider({ accountId: ACCOUNT, apiKey: API_KEY, fetch })
+      const error = await provider
+        .complete(
+          request({
+            params: { tools: [{ type: 'function', function: { name: 'f', parameters: cyclic } }] },
+          }),
+        )
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error).not.toBeInstanceOf(UpstreamError)
+      expect(calls).toHaveLength(0)
     })
 
     it('lets an abort of the request signal propagate as the AbortError itself', async () => {
@@ -510,6 +554,23 @@ describe('createWorkersAIProvider', () => {
       { type: 'usage', usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } },
       { type: 'finish', reason: 'tool_calls' },
     ])
+  })
+
+  it('asks once more with stream false when a stream request gets an empty JSON result (gpt-oss)', async () => {
+    const answers = [
+      jsonResponse({ result: {}, success: true, errors: [], messages: [] }),
+      jsonResponse({ result: { response: 'Whole answer.' }, success: true, errors: [] }),
+    ]
+    const { fetch, calls } = recordingFetch(() => answers.shift() as Response)
+    const provider = createWorkersAIProvider({ accountId: ACCOUNT, apiKey: API_KEY, fetch })
+    expect(
+      await collect(await provider.stream(request({ model: '@cf/openai/gpt-oss-120b' }))),
+    ).toEqual([
+      { type: 'text', text: 'Whole answer.' },
+      { type: 'finish', reason: 'stop' },
+    ])
+    expect(calls.map((call) => (call.body as { stream: boolean }).stream)).toEqual([true, false])
+    expect(calls[1]?.url).toBe(calls[0]?.url)
   })
 
   it('reports an error envelope answered with 200 to a stream request as an http error', async () => {

@@ -1,0 +1,143 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ProviderRequest } from '../../../src/server/providers/provider'
+import { createWorkersAIProvider } from '../../../src/server/providers/workers-ai'
+import { NATIVE } from './fixtures'
+import { collect, collectUntilError } from './helpers'
+
+// Real fetch against a real node:http server on loopback: what the upstream sees when we abort,
+// break, or when the connection drops.
+
+interface Upstream {
+  baseURL: string
+  /** Resolves when the upstream sees its request's connection close before the answer ended. */
+  closedEarly: Promise<void>
+  server: Server
+}
+
+const servers: Server[] = []
+
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections()
+          server.close(() => resolve())
+        }),
+    ),
+  )
+})
+
+async function upstream(
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<Upstream> {
+  let closedEarly!: () => void
+  const closed = new Promise<void>((resolve) => {
+    closedEarly = resolve
+  })
+  const server = createServer((req, res) => {
+    res.on('close', () => {
+      if (!res.writableEnded) closedEarly()
+    })
+    handle(req, res)
+  })
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { baseURL: `http://127.0.0.1:${port}/client/v4`, closedEarly: closed, server }
+}
+
+function request(signal: AbortSignal = new AbortController().signal): ProviderRequest {
+  return {
+    model: '@cf/meta/llama-3.1-8b-instruct',
+    messages: [{ role: 'user', content: 'Hi' }],
+    params: {},
+    signal,
+  }
+}
+
+function sseHead(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream' })
+  res.flushHeaders()
+}
+
+describe('Workers AI provider over loopback HTTP', () => {
+  it('streams a native body written frame by frame', async () => {
+    let seenPath = ''
+    const { baseURL } = await upstream((req, res) => {
+      seenPath = req.url ?? ''
+      sseHead(res)
+      const frames = NATIVE.body.split(/(?<=\n\n)/)
+      const write = () => {
+        const frame = frames.shift()
+        if (frame === undefined) return res.end()
+        res.write(frame)
+        setTimeout(write, 2)
+      }
+      write()
+    })
+    const provider = createWorkersAIProvider({ accountId: 'acc', apiKey: 'k', baseURL })
+    expect(await collect(await provider.stream(request()))).toEqual(NATIVE.events)
+    expect(seenPath).toBe('/client/v4/accounts/acc/ai/run/@cf/meta/llama-3.1-8b-instruct')
+  })
+
+  it('aborting mid-stream rejects with the AbortError and closes the upstream connection', async () => {
+    const up = await upstream((_req, res) => {
+      sseHead(res)
+      res.write('data: {"response":"a"}\n\n')
+    })
+    const controller = new AbortController()
+    const provider = createWorkersAIProvider({ accountId: 'acc', apiKey: 'k', baseURL: up.baseURL })
+    const iterator = (await provider.stream(request(controller.signal)))[Symbol.asyncIterator]()
+    expect(await iterator.next()).toEqual({ done: false, value: { type: 'text', text: 'a' } })
+    const pending = iterator.next()
+    controller.abort()
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' })
+    await up.closedEarly
+  })
+
+  it('breaking out of the loop closes the upstream connection', async () => {
+    const up = await upstream((_req, res) => {
+      sseHead(res)
+      res.write('data: {"response":"a"}\n\n')
+    })
+    const provider = createWorkersAIProvider({ accountId: 'acc', apiKey: 'k', baseURL: up.baseURL })
+    for await (const event of await provider.stream(request())) {
+      expect(event).toEqual({ type: 'text', text: 'a' })
+      break
+    }
+    await up.closedEarly
+  })
+
+  it('a connection dropped mid-body is a network error after the text already sent', async () => {
+    const { baseURL } = await upstream((_req, res) => {
+      sseHead(res)
+      res.write('data: {"response":"a"}\n\n', () => setTimeout(() => res.socket?.destroy(), 10))
+    })
+    const provider = createWorkersAIProvider({ accountId: 'acc', apiKey: 'k', baseURL })
+    const { events, error } = await collectUntilError(await provider.stream(request()))
+    expect(events).toEqual([{ type: 'text', text: 'a' }])
+    expect(error).toMatchObject({ name: 'UpstreamError', kind: 'network' })
+  })
+
+  it('a refused connection is a network error that does not mention the key', async () => {
+    const { baseURL, server } = await upstream(() => {})
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    servers.splice(servers.indexOf(server), 1)
+    const provider = createWorkersAIProvider({
+      accountId: 'acc',
+      apiKey: 'secret-key-xyz',
+      baseURL,
+    })
+    const error = await provider.complete(request()).then(
+      () => undefined,
+      (e: Error) => e,
+    )
+    expect(error).toMatchObject({ name: 'UpstreamError', kind: 'network' })
+    expect(error?.message).toMatch(/^Workers AI could not be reached: fetch failed/)
+    expect(error?.message).not.toContain('secret-key-xyz')
+  })
+})
