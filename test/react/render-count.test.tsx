@@ -67,11 +67,13 @@ async function stream(
     </SWRConfig>,
   )
   const before = renders.length
+  const started = performance.now()
   const text = await api.send?.('Count to 5000')
+  const elapsedMs = performance.now() - started
   // Let React commit the terminal state.
   await act(async () => {})
   view.unmount()
-  return { text, chunks, renders: renders.slice(before) }
+  return { text, chunks, elapsedMs, renders: renders.slice(before) }
 }
 
 describe('render count for a 5,000-chunk stream delivered as fast as possible', () => {
@@ -82,12 +84,17 @@ describe('render count for a 5,000-chunk stream delivered as fast as possible', 
     ['200-byte reads, one per task', 200, true],
   ] as const) {
     it(`renders at most a few dozen times with the default buffering (${name})`, async () => {
-      const { text, chunks, renders } = await stream({}, readSize, perTask)
+      const { text, chunks, elapsedMs, renders } = await stream({}, readSize, perTask)
       expect(text).toBe(fullText)
       expect(chunks).toBe(CHUNKS)
       expect(renders.at(-1)).toEqual({ status: 'done', textLength: fullText.length })
-      console.info(`default buffering, ${name}: ${renders.length} renders for ${CHUNKS} chunks`)
-      expect(renders.length).toBeLessThanOrEqual(36)
+      console.info(
+        `default buffering, ${name}: ${renders.length} renders for ${CHUNKS} chunks in ${Math.round(elapsedMs)} ms`,
+      )
+      // At most one render per animation frame (plus connecting, streaming and done). When reads
+      // arrive in separate tasks, frames pass while the stream runs; a loaded machine runs it longer.
+      expect(renders.length).toBeLessThanOrEqual(Math.ceil(elapsedMs / 16) + 4)
+      if (!perTask) expect(renders.length).toBeLessThanOrEqual(36)
     })
 
     it(`renders exactly once per chunk with bufferMs: 0 (${name})`, async () => {

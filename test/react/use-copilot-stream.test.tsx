@@ -38,6 +38,21 @@ function Chat(props: {
   return null
 }
 
+/** Two components on the conversation `pair`, each shown or not. */
+function Pair(props: {
+  showA: boolean
+  showB: boolean
+  fetch: typeof fetch
+  seen: Record<string, UseCopilotStreamResult>
+}) {
+  return (
+    <>
+      {props.showA ? <Chat name="a" id="pair" fetch={props.fetch} seen={props.seen} /> : null}
+      {props.showB ? <Chat name="b" id="pair" fetch={props.fetch} seen={props.seen} /> : null}
+    </>
+  )
+}
+
 /** Starts a send whose fetch the test answers with a body it writes by hand. */
 function harness(options: UseCopilotStreamOptions = {}) {
   const mock = inMemoryFetch()
@@ -337,6 +352,25 @@ describe('useCopilotStream', () => {
     })
     expect(seen.a?.messages).toHaveLength(4)
     expect(seen.a?.messages[2]).toEqual({ role: 'user', content: 'And from B' })
+  })
+
+  it('keeps a shared stream running while another component still shows it, and aborts it after the last unmount', async () => {
+    const mock = inMemoryFetch()
+    const seen: Record<string, UseCopilotStreamResult> = {}
+    const view = render(<Pair showA showB fetch={mock.fetch} seen={seen} />, {
+      wrapper: FreshCache,
+    })
+    act(() => {
+      void seen.a?.send('Hi')
+    })
+    const body = controlledBody()
+    await act(async () => mock.respond(sseResponse(body.stream)))
+    view.rerender(<Pair showA={false} showB fetch={mock.fetch} seen={seen} />)
+    expect(mock.requests[0]?.signal.aborted).toBe(false)
+    act(() => body.push(event('still here')))
+    await waitFor(() => expect(seen.b?.text).toBe('still here'))
+    view.rerender(<Pair showA={false} showB={false} fetch={mock.fetch} seen={seen} />)
+    expect(mock.requests[0]?.signal.aborted).toBe(true)
   })
 
   it('never calls the global SWR fetcher for its internal keys', async () => {
