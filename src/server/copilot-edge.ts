@@ -35,6 +35,20 @@ export type CopilotEdgeHandler = (request: Request) => Promise<Response>
 
 type Body = ChatRequest | Record<string, unknown>
 
+/**
+ * What `handleRequest(body)` resolves to, from the body's `stream` and the config's default (one
+ * generic signature rather than overloads, which TypeScript resolves poorly for typed variables).
+ */
+export type HandleRequestResult<B, DefaultStream extends boolean> = B extends { stream: true }
+  ? StreamingResponse
+  : B extends { stream: false }
+    ? ChatCompletion
+    : B extends { stream: boolean }
+      ? ChatCompletion | StreamingResponse
+      : DefaultStream extends true
+        ? StreamingResponse
+        : ChatCompletion
+
 const NO_CACHE = /(?:^|,)\s*no-(?:cache|store)\s*(?:,|$)/i
 
 export class CopilotEdge<DefaultStream extends boolean = false> {
@@ -72,26 +86,10 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
    * StreamingResponse, returned once the upstream's first event arrived. Throws ValidationError
    * (bad input) or APIError (upstream failure, with `status`).
    */
-  handleRequest(
-    body: Body & { stream: true },
-    options?: HandleRequestOptions,
-  ): Promise<StreamingResponse>
-  handleRequest(
-    body: Body & { stream: false },
-    options?: HandleRequestOptions,
-  ): Promise<ChatCompletion>
-  handleRequest(
-    body: Body & { stream?: undefined },
-    options?: HandleRequestOptions,
-  ): Promise<DefaultStream extends true ? StreamingResponse : ChatCompletion>
-  handleRequest(
-    body: unknown,
-    options?: HandleRequestOptions,
-  ): Promise<ChatCompletion | StreamingResponse>
-  async handleRequest(
-    body: unknown,
+  async handleRequest<B extends Body>(
+    body: B,
     options: HandleRequestOptions = {},
-  ): Promise<ChatCompletion | StreamingResponse> {
+  ): Promise<HandleRequestResult<B, DefaultStream>> {
     const started = this.#config.clock.now()
     this.#metrics.requests++
     try {
@@ -112,7 +110,7 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
         result = this.#streamingResponse(request, key, id, created, session)
       }
       this.#metrics.latency(this.#config.clock.now() - started)
-      return result
+      return result as HandleRequestResult<B, DefaultStream>
     } catch (error) {
       this.#metrics.errors++
       const visible = this.#toVisible(error)

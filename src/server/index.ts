@@ -9,7 +9,7 @@ export type {
   RetryConfig,
 } from './config'
 export { DEFAULT_MODEL } from './config'
-export type { CopilotEdgeHandler, HandleRequestOptions } from './copilot-edge'
+export type { CopilotEdgeHandler, HandleRequestOptions, HandleRequestResult } from './copilot-edge'
 export { CopilotEdge } from './copilot-edge'
 export type { CorsConfig } from './cors'
 export { createCopilotEdgeHandler } from './create-handler'

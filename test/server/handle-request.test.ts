@@ -108,7 +108,7 @@ describe('handleRequest', () => {
   it('throws ValidationError with param and status for bad input, including null and non-objects', async () => {
     const edge = new CopilotEdge({ provider: fakeProvider([{ events: text('x') }]) })
     for (const body of [null, undefined, 'hi', 42, [], {}, { messages: [] }]) {
-      const error = await edge.handleRequest(body).catch((e: unknown) => e)
+      const error = await edge.handleRequest(body as never).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(ValidationError)
       expect((error as ValidationError).name).toBe('ValidationError')
       expect((error as ValidationError).status).toBe(400)
