@@ -104,6 +104,10 @@ export function* openaiFrames(ctx: FrameContext): Generator<Frame> {
     return sse(body)
   }
   yield { kind: 'pre', text: chunk({ role: 'assistant', content: '' }, null) }
+  for (let i = 0; i < plan.reasoning.count; i++) {
+    sent++
+    yield { kind: 'token', text: chunk({ reasoning_content: plan.reasoning.at(i) }, null) }
+  }
   for (let i = 0; i < plan.tokens.count; i++) {
     sent++
     yield { kind: 'token', text: chunk({ content: plan.tokens.at(i) }, null) }
@@ -134,15 +138,15 @@ export function* openaiFrames(ctx: FrameContext): Generator<Frame> {
   yield { kind: 'post', text: DONE_FRAME }
 }
 
-function fullText(plan: ReplyPlan): string {
+function joined(source: ReplyPlan['tokens']): string {
   let text = ''
-  for (let i = 0; i < plan.tokens.count; i++) text += plan.tokens.at(i)
+  for (let i = 0; i < source.count; i++) text += source.at(i)
   return text
 }
 
 /** `result` of a non-stream `/ai/run` answer from a native model (§1.3). */
 export function nativeResult(plan: ReplyPlan): Record<string, unknown> {
-  const result: Record<string, unknown> = { response: fullText(plan) }
+  const result: Record<string, unknown> = { response: joined(plan.tokens) }
   if (plan.toolCall) {
     result.tool_calls = [
       { name: plan.toolCall.name, arguments: JSON.parse(plan.toolCall.arguments) },
@@ -158,8 +162,9 @@ export function chatCompletion(ctx: FrameContext): Record<string, unknown> {
   const call = plan.toolCall
   const message: Record<string, unknown> = {
     role: 'assistant',
-    content: call ? null : fullText(plan),
+    content: call ? null : joined(plan.tokens),
   }
+  if (plan.reasoning.count > 0) message.reasoning_content = joined(plan.reasoning)
   if (call) {
     message.tool_calls = [
       { id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } },

@@ -4,7 +4,6 @@
 import type { Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { HttpBindings } from '@hono/node-server'
-import { createAdaptorServer } from '@hono/node-server'
 import type { EmulatorListenOptions, EmulatorServer } from './emulator-types'
 
 export interface NodeTransport {
@@ -76,6 +75,8 @@ export async function listenEmulator(
   cutOf: (response: Response) => boolean,
   options: EmulatorListenOptions = {},
 ): Promise<EmulatorServer> {
+  // Imported here so the in-process emulator also loads where node:http does not exist.
+  const { createAdaptorServer } = await import('@hono/node-server')
   const server = createAdaptorServer({
     overrideGlobalObjects: false,
     fetch: async (request, env) => {

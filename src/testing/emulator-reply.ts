@@ -17,11 +17,13 @@ export interface ToolCallPlan {
 }
 
 export interface ReplyPlan {
+  /** Reasoning tokens, sent before the answer (OpenAI-shaped answers only). */
+  reasoning: TokenSource
   tokens: TokenSource
   toolCall: ToolCallPlan | null
   finishReason: 'stop' | 'length' | 'tool_calls'
   promptTokens: number
-  /** Token frames the full reply sends: text tokens, or the tool call's opening plus its pieces. */
+  /** Token frames the full reply sends: reasoning, then text or the tool call's opening and pieces. */
   completionTokens: number
 }
 
@@ -137,37 +139,52 @@ export function randomId(length: number): string {
   return id
 }
 
-export function planReply(input: ChatInput, options: WorkersAIEmulatorOptions): ReplyPlan {
+function listSource(text: string): TokenSource {
+  const list = splitTokens(text)
+  return { count: list.length, at: (i) => list[i] ?? '' }
+}
+
+/** `openai`: the answer is OpenAI-shaped, the only shape that carries reasoning. */
+export function planReply(
+  input: ChatInput,
+  options: WorkersAIEmulatorOptions,
+  openai: boolean,
+): ReplyPlan {
   const promptTokens = Math.max(1, countWords(input.messages))
+  const info = { model: input.model, messages: input.messages, body: input.body }
+  const reasoningText =
+    typeof options.reasoning === 'function' ? options.reasoning(info) : options.reasoning
+  const reasoning = openai && reasoningText ? listSource(reasoningText) : EMPTY
   const tool = chooseTool(input)
   if (tool) {
     const toolCall = planToolCall(tool, lastUserText(input.messages))
     return {
+      reasoning,
       tokens: EMPTY,
       toolCall,
       finishReason: 'tool_calls',
       promptTokens,
-      completionTokens: 1 + toolCall.pieces.length,
+      completionTokens: reasoning.count + 1 + toolCall.pieces.length,
     }
   }
   let source: TokenSource
   if (options.tokens !== undefined) {
     source = { count: Math.max(0, Math.floor(options.tokens)), at: (i) => `tok${i} ` }
   } else {
-    const info = { model: input.model, messages: input.messages, body: input.body }
     const text =
       typeof options.reply === 'function'
         ? options.reply(info)
         : (options.reply ?? defaultReply(input.messages))
-    const list = splitTokens(text)
-    source = { count: list.length, at: (i) => list[i] ?? '' }
+    source = listSource(text)
   }
+  // max_tokens caps the answer; the reasoning before it is sent whole.
   const tokens = capped(source, input.maxTokens)
   return {
+    reasoning,
     tokens,
     toolCall: null,
     finishReason: tokens.count < source.count ? 'length' : 'stop',
     promptTokens,
-    completionTokens: tokens.count,
+    completionTokens: reasoning.count + tokens.count,
   }
 }

@@ -4,18 +4,30 @@ import type { EmulatorRoute } from './emulator-types'
 
 const RUN_PATH = /^\/client\/v4\/accounts\/([^/]+)\/ai\/run\/(.+)$/
 const CHAT_PATH = /^\/client\/v4\/accounts\/([^/]+)\/ai\/v1\/chat\/completions$/
+// AI Gateway (wire-formats §3): `/v1/{account}/{gateway}/workers-ai/[run/]{model}` and
+// `/v1/{account}/{gateway}/workers-ai/v1/chat/completions`, whatever the host.
+const GATEWAY_CHAT_PATH = /^\/v1\/([^/]+)\/([^/]+)\/workers-ai\/v1\/chat\/completions$/
+const GATEWAY_RUN_PATH = /^\/v1\/([^/]+)\/([^/]+)\/workers-ai\/(?:run\/)?(.+)$/
 
 export type MatchedRoute =
-  | { route: 'run'; account: string; model: string }
-  | { route: 'chat-completions'; account: string }
+  | { route: 'run'; account: string; model: string; gateway: string | null }
+  | { route: 'chat-completions'; account: string; gateway: string | null }
   | { route: 'unknown' }
 
 /** The model stays as written in the path (Cloudflare's client does not encode it). */
 export function matchRoute(pathname: string): MatchedRoute {
   const run = RUN_PATH.exec(pathname)
-  if (run) return { route: 'run', account: run[1]!, model: run[2]! }
+  if (run) return { route: 'run', account: run[1]!, model: run[2]!, gateway: null }
   const chat = CHAT_PATH.exec(pathname)
-  if (chat) return { route: 'chat-completions', account: chat[1]! }
+  if (chat) return { route: 'chat-completions', account: chat[1]!, gateway: null }
+  const gatewayChat = GATEWAY_CHAT_PATH.exec(pathname)
+  if (gatewayChat) {
+    return { route: 'chat-completions', account: gatewayChat[1]!, gateway: gatewayChat[2]! }
+  }
+  const gatewayRun = GATEWAY_RUN_PATH.exec(pathname)
+  if (gatewayRun) {
+    return { route: 'run', account: gatewayRun[1]!, model: gatewayRun[3]!, gateway: gatewayRun[2]! }
+  }
   return { route: 'unknown' }
 }
 

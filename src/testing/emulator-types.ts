@@ -37,6 +37,11 @@ export interface WorkersAIEmulatorOptions {
   streamShape?: EmulatorStreamShape
   /** Defaults to the global timers, looked up at call time (so fake timers installed later work). */
   clock?: EmulatorClock
+  /**
+   * Reasoning text streamed as `delta.reasoning_content` before the answer (and returned as
+   * `message.reasoning_content`) in OpenAI-shaped answers; native frames carry no reasoning.
+   */
+  reasoning?: string | ((info: EmulatorReplyInfo) => string)
   /** The `p` padding of native frames for token `index`; default random letters (as upstream). */
   padding?: (index: number) => string
 }
@@ -52,6 +57,8 @@ export interface RecordedRequest {
   route: EmulatorRoute
   /** From the path (`/ai/run/{model}`) or the body (`/ai/v1/chat/completions`); null if none. */
   model: string | null
+  /** The AI Gateway id when the request came by a gateway URL (`/v1/{account}/{gateway}/workers-ai/…`). */
+  gateway: string | null
   /** Parsed JSON, or the raw text when it is not JSON. */
   body: unknown
   /** Lower-case names. */

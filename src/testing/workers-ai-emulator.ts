@@ -103,6 +103,7 @@ export function createWorkersAIEmulator(options: WorkersAIEmulatorOptions = {}):
       path: url.pathname,
       route: matched.route,
       model: matched.route === 'run' ? matched.model : null,
+      gateway: matched.route === 'unknown' ? null : matched.gateway,
       body: null,
       headers: headerRecord(request.headers),
       stream: false,
@@ -181,11 +182,11 @@ export function createWorkersAIEmulator(options: WorkersAIEmulatorOptions = {}):
     )
     if (input instanceof Response) return exchange.respond(input)
 
-    const plan = planReply(input, options)
     const openai =
       input.route === 'chat-completions' ||
       (options.streamShape ?? (isChatCompletionsModel(input.model) ? 'openai' : 'native')) ===
         'openai'
+    const plan = planReply(input, options, openai)
     const ctx: FrameContext = {
       plan,
       model: input.model,

@@ -401,3 +401,78 @@ describe('replies and recording', () => {
     expect(emu.baseURL).toBe('http://workers-ai.emulator/client/v4')
   })
 })
+
+describe('reasoning (OpenAI-shaped answers)', () => {
+  it('streams reasoning_content deltas before the content, counted in usage', async () => {
+    const emu = createWorkersAIEmulator({ reasoning: 'Let me think.', reply: 'Done.' })
+    const res = await post(inProcess(emu), runPath(GPT_OSS), { prompt: 'q', stream: true })
+    const chunks = dataOf(await res.text())
+      .filter((d) => d !== '[DONE]')
+      .map((d) => JSON.parse(d))
+    const deltas = chunks.filter((c) => c.choices?.length).map((c) => c.choices[0].delta)
+    expect(deltas).toEqual([
+      { role: 'assistant', content: '' },
+      { reasoning_content: 'Let ' },
+      { reasoning_content: 'me ' },
+      { reasoning_content: 'think.' },
+      { content: 'Done.' },
+      {},
+    ])
+    expect(chunks.at(-1).usage).toEqual({ prompt_tokens: 1, completion_tokens: 4, total_tokens: 5 })
+  })
+
+  it('returns message.reasoning_content in a complete chat.completion', async () => {
+    const emu = createWorkersAIEmulator({ reasoning: () => 'Hmm.', reply: 'Yes.' })
+    const res = await post(inProcess(emu), chatPath(), { model: LLAMA, messages: userSays('q') })
+    expect((await res.json()).choices[0].message).toEqual({
+      role: 'assistant',
+      content: 'Yes.',
+      reasoning_content: 'Hmm.',
+    })
+  })
+
+  it('leaves reasoning out of native frames', async () => {
+    const emu = createWorkersAIEmulator({
+      reasoning: 'Hidden.',
+      reply: 'Shown.',
+      padding: () => 'p',
+    })
+    const res = await post(inProcess(emu), runPath(LLAMA), { prompt: 'q', stream: true })
+    expect(dataOf(await res.text()).slice(0, 2)).toEqual([
+      '{"response":"Shown.","p":"p"}',
+      '{"response":"","usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}',
+    ])
+  })
+})
+
+describe('AI Gateway URLs', () => {
+  it.each([
+    [`${LLAMA}`, 'run'],
+    [`run/${LLAMA}`, 'run'],
+    ['v1/chat/completions', 'chat-completions'],
+  ])('answers workers-ai/%s like the REST route, recording the gateway id', async (path, route) => {
+    const emu = createWorkersAIEmulator({ reply: 'via gateway' })
+    const res = await emu.fetchImpl(
+      `https://gateway.ai.cloudflare.com/v1/emulator-account/my-gw/workers-ai/${path}`,
+      {
+        method: 'POST',
+        headers: { authorization: 'Bearer emulator-token', 'cf-aig-skip-cache': 'true' },
+        body: JSON.stringify({ model: LLAMA, messages: userSays('hi') }),
+      },
+    )
+    expect(res.status).toBe(200)
+    expect(JSON.stringify(await res.json())).toContain('via gateway')
+    expect(emu.requests[0]).toMatchObject({
+      route,
+      model: LLAMA,
+      gateway: 'my-gw',
+      headers: expect.objectContaining({ 'cf-aig-skip-cache': 'true' }),
+    })
+  })
+
+  it('records gateway null for the REST routes', async () => {
+    const emu = createWorkersAIEmulator()
+    await post(inProcess(emu), runPath(LLAMA), { prompt: 'x' })
+    expect(emu.requests[0]!.gateway).toBeNull()
+  })
+})
