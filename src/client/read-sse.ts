@@ -84,7 +84,10 @@ class SSEReader<T> implements AsyncGenerator<SSEEvent<T>, void, undefined> {
 
   next(): Promise<IteratorResult<SSEEvent<T>, void>> {
     // A next() while another waits for a read (only when the caller does not await): queue behind it.
-    if (this.reading) return this.reading.then(() => this.next())
+    if (this.reading) {
+      const again = () => this.next() // after a failure the reader is closed: done
+      return this.reading.then(again, again)
+    }
     if (this.index < this.queue.length) {
       // Hot path: no await, one resolved promise.
       try {
@@ -227,6 +230,18 @@ class SSEReader<T> implements AsyncGenerator<SSEEvent<T>, void, undefined> {
     if (this.reader) this.reader.cancel().catch(noop)
     else cancelQuietly(this.response.body)
   }
+}
+
+// `await using` support where the runtime defines Symbol.asyncDispose, as async generators have it.
+const asyncDispose = (Symbol as { asyncDispose?: symbol }).asyncDispose
+if (asyncDispose) {
+  Object.defineProperty(SSEReader.prototype, asyncDispose, {
+    value(this: SSEReader<unknown>) {
+      return this.return().then(noop)
+    },
+    configurable: true,
+    writable: true,
+  })
 }
 
 function isErrorPayload(value: unknown): boolean {

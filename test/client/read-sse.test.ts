@@ -364,6 +364,25 @@ describe('readSSE', () => {
     expect(results.map((r) => (r.done ? 'done' : r.value.data))).toEqual([1, 2, 3, 'done'])
   })
 
+  it('reports done to a queued next() when the read it waited behind failed', async () => {
+    const events = readSSE(responseOf(['data: {"t":"a"}\n']))
+    const [first, second] = await Promise.allSettled([events.next(), events.next()])
+    expect(first.status === 'rejected' && first.reason).toBeInstanceOf(CopilotTruncatedError)
+    expect(second).toEqual({ status: 'fulfilled', value: { done: true, value: undefined } })
+  })
+
+  it('is async-disposable where the runtime supports `await using`: disposing cancels the body', async () => {
+    const asyncDispose = (Symbol as { asyncDispose?: symbol }).asyncDispose
+    if (!asyncDispose) return expect(asyncDispose).toBeUndefined()
+    const body = controlledBody()
+    const events = readSSE(sseResponse(body.stream)) as unknown as Record<
+      symbol,
+      () => Promise<void>
+    >
+    await events[asyncDispose]?.()
+    expect(body.cancelled).toBe(true)
+  })
+
   it('cancels the body without reading it when return() comes before the first next()', async () => {
     const body = observedBody(['data: 1\n\n'])
     const events = readSSE(sseResponse(body.stream))
