@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createOpenAICompatibleProvider } from '../../../src/server/providers/openai-compatible'
 import type { ProviderRequest, UpstreamEvent } from '../../../src/server/providers/provider'
 import { createWorkersAIProvider } from '../../../src/server/providers/workers-ai'
 import type { WorkersAIRoute } from '../../../src/server/providers/workers-ai-request'
@@ -219,5 +220,27 @@ describe('Workers AI provider against the emulator in-process, backpressure', ()
     await iterator.return?.()
     await paced.idle()
     expect(paced.requests[0]).toMatchObject({ aborted: true, completed: false })
+  })
+})
+
+describe('OpenAI-compatible provider against the emulator /ai/v1 route', () => {
+  it('streams and completes through {baseURL}/accounts/{id}/ai/v1', async () => {
+    const local = createWorkersAIEmulator({ reply: REPLY })
+    const provider = createOpenAICompatibleProvider({
+      baseURL: `${local.baseURL}/accounts/${local.accountId}/ai/v1`,
+      apiKey: local.apiToken,
+      fetch: local.fetchImpl,
+      name: 'workers-ai-openai',
+    })
+    const events = await collect(await provider.stream(request(NATIVE_MODEL)))
+    expect(textOf(events)).toBe(REPLY)
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'stop' })
+    expect(events.some((event) => event.type === 'usage')).toBe(true)
+    expect((await provider.complete(request(NATIVE_MODEL))).text).toBe(REPLY)
+    await local.idle()
+    expect(local.requests.map((r) => [r.route, r.stream, r.aborted])).toEqual([
+      ['chat-completions', true, false],
+      ['chat-completions', false, false],
+    ])
   })
 })

@@ -49,6 +49,42 @@ describe('normalizeStream', () => {
     )
   })
 
+  it('yields the same events and the same failure for any split of a failing body', async () => {
+    const failing = [
+      {
+        body: 'data: {"response":"こん"}\r\n\r\ndata: {"response":"にちは 👋"}\r\n\r\n',
+        kind: 'truncated',
+      },
+      { body: 'data: {"response":"a"}\n\ndata: {"respo', kind: 'truncated' },
+      { body: 'data: {"response":"é"}\n\ndata: {nope}\n\ndata: [DONE]\n\n', kind: 'malformed' },
+      {
+        body: 'data: {"response":"x"}\n\ndata: {"errors":[{"code":3040,"message":"busy"}]}\n\n',
+        kind: 'in-stream',
+      },
+    ].map((entry) => ({ ...entry, bytes: encoder.encode(entry.body) }))
+    const reference = await Promise.all(
+      failing.map(async ({ body }) =>
+        collectUntilError(normalizeStream(recordedBody([body]).stream)),
+      ),
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: failing.length - 1 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        async (which, rawOffsets) => {
+          const { bytes, kind } = failing[which] as (typeof failing)[number]
+          const offsets = rawOffsets.map((o) => o % (bytes.length + 1))
+          const outcome = await collectUntilError(
+            normalizeStream(recordedBody(splitBytes(bytes, offsets)).stream),
+          )
+          expect(outcome.events).toEqual(reference[which]?.events)
+          expect(outcome.error).toMatchObject({ name: 'UpstreamError', kind })
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
   it('yields the same events when every byte is its own read', async () => {
     for (const fixture of ALL_FIXTURES) {
       const bytes = encoder.encode(fixture.body)
