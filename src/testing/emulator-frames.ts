@@ -52,12 +52,19 @@ export function errorFrame(code: number, message: string): string {
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
-/** Random-length padding, like the `p` field Workers AI adds against token-length side channels. */
-export function randomPadding(): string {
+function randomLetters(): string {
   const length = 1 + Math.floor(Math.random() * 16)
   let p = ''
   for (let i = 0; i < length; i++) p += LETTERS[Math.floor(Math.random() * LETTERS.length)]
   return p
+}
+
+// Drawn from a pool: a fresh string per token cost a third of the generation time.
+const PADDING_POOL = Array.from({ length: 256 }, randomLetters)
+
+/** Random-length padding, like the `p` field Workers AI adds against token-length side channels. */
+export function randomPadding(): string {
+  return PADDING_POOL[Math.floor(Math.random() * PADDING_POOL.length)]!
 }
 
 export function* nativeFrames(ctx: FrameContext): Generator<Frame> {
@@ -94,14 +101,17 @@ export function* openaiFrames(ctx: FrameContext): Generator<Frame> {
     created: ctx.created,
     model: ctx.model,
   }
+  // Built as text around a fixed prefix (the same bytes JSON.stringify of the whole chunk gives):
+  // this runs once per token, 200,000 times in a benchmark.
+  const prefix = `data: ${JSON.stringify(head).slice(0, -1)},"choices":[{"index":0,"delta":`
   const chunk = (delta: Record<string, unknown>, finish: string | null, withUsage = true) => {
-    const body: Record<string, unknown> = {
-      ...head,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    let tail = ''
+    if (route === 'run' && withUsage) {
+      tail = `,"usage":${JSON.stringify(usage(plan.promptTokens, sent))}`
+    } else if (route === 'chat-completions' && includeUsage) {
+      tail = ',"usage":null'
     }
-    if (route === 'run' && withUsage) body.usage = usage(plan.promptTokens, sent)
-    else if (route === 'chat-completions' && includeUsage) body.usage = null
-    return sse(body)
+    return `${prefix}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${JSON.stringify(finish)}}]${tail}}\n\n`
   }
   yield { kind: 'pre', text: chunk({ role: 'assistant', content: '' }, null) }
   for (let i = 0; i < plan.reasoning.count; i++) {
