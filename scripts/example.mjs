@@ -117,9 +117,10 @@ function demoReply({ messages }) {
   const last = [...messages].reverse().find((m) => m?.role === 'user')
   const question = typeof last?.content === 'string' ? last.content.trim() : ''
   const quoted = question ? `“${question.slice(0, 200)}”` : 'that'
+  const stop = /[.!?…]$/.test(question) ? '' : '.'
   return [
-    `This answer comes from the copilotedge Workers AI emulator, not a real model, so it cannot really answer ${quoted}.`,
-    'What you are watching is the real pipeline: the emulator speaks the Workers AI REST API over HTTP on 127.0.0.1, the copilotedge handler in app/api/copilot/route.ts turns its frames into OpenAI chat.completion.chunk events, and useCopilotStream renders the tokens as they arrive.',
-    'Press Stop halfway and the upstream request is cancelled too. Ask the same question again in a new chat and the answer comes from the cache, marked with a badge. Set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN, then run npm run example again, to chat with Workers AI instead.',
+    `This answer comes from the copilotedge Workers AI emulator, not a real model, so it cannot really answer ${quoted}${stop}`,
+    'What you are watching is the real pipeline: the emulator speaks the Workers AI REST API over HTTP on 127.0.0.1, the copilotedge handler in app/api/copilot/route.ts turns its frames into OpenAI chat.completion.chunk events, and the page renders the tokens as they arrive.',
+    'Press Stop halfway and the upstream request is cancelled too. Ask the same question again in a new conversation and the answer comes straight from the cache. Set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN, then run npm run example again, to chat with Workers AI instead.',
   ].join('\n\n')
 }

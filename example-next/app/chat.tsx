@@ -62,10 +62,13 @@ export function Chat() {
     const answer = await send(request)
     if (turn.current !== current) return
     turn.current = null
-    updateStats(current.index, {
-      totalMs: performance.now() - current.startedAt,
-      outcome: answer !== null ? 'done' : undefined,
-    })
+    // null: stopped (onStop marked it) or failed (the error notice says so).
+    if (answer !== null) {
+      updateStats(current.index, {
+        totalMs: performance.now() - current.startedAt,
+        outcome: 'done',
+      })
+    }
   }
 
   function onSend(prompt: string) {

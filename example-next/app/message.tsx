@@ -59,7 +59,7 @@ function Meta({ stats }: { stats: TurnStats | undefined }) {
   }
   if (stats.outcome === 'aborted') {
     items.push(
-      <span key="stopped" className={styles.badgeStopped}>
+      <span key="stopped" className={styles.badgeStopped} data-testid="stopped-badge">
         Stopped
       </span>,
     )

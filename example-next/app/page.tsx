@@ -23,10 +23,10 @@ export default async function Home() {
 
       {offline ? (
         <p className={styles.banner} data-testid="offline-banner">
-          <strong>Offline demo.</strong> Answers come from the Workers AI emulator bundled with
-          copilotedge (<code>copilotedge/testing</code>), not from a real model. Set{' '}
-          <code>CLOUDFLARE_ACCOUNT_ID</code> and <code>CLOUDFLARE_API_TOKEN</code> and run{' '}
-          <code>npm run example</code> again to chat with Workers AI.
+          <strong>Offline demo:</strong> answers come from the Workers AI emulator in{' '}
+          <code>copilotedge/testing</code>, not from a real model. Set{' '}
+          <code>CLOUDFLARE_ACCOUNT_ID</code> and <code>CLOUDFLARE_API_TOKEN</code> to chat with
+          Workers AI.
         </p>
       ) : null}
 

@@ -24,11 +24,15 @@ form.addEventListener('submit', async (event) => {
   state.textContent = 'Streaming…'
   const started = performance.now()
   let firstToken = 0
+  let cached = false
   stopped = false
 
   current = streamCopilot({
     api: '/api/copilot',
     messages: [{ role: 'user', content: prompt }],
+    onResponse: (response) => {
+      cached = response.headers.get('X-Cache') === 'HIT'
+    },
   })
   try {
     for await (const delta of current) {
@@ -36,7 +40,9 @@ form.addEventListener('submit', async (event) => {
       answer.textContent += delta
     }
     // After abort() the loop ends quietly, keeping the text received so far.
-    state.textContent = stopped ? 'Stopped' : `Done · first token ${Math.round(firstToken)} ms`
+    state.textContent = stopped
+      ? 'Stopped'
+      : `Done · first token ${Math.round(firstToken)} ms${cached ? ' · cached answer' : ''}`
   } catch (err) {
     // The error carries the server's message (never raw JSON).
     error.textContent = err instanceof Error ? err.message : String(err)

@@ -70,7 +70,9 @@ test.describe('the chat page', () => {
     await page.getByRole('button', { name: 'Stop' }).click()
 
     await expect(page.getByTestId('status')).toHaveAttribute('data-status', 'aborted')
-    await expect(page.getByText('Stopped', { exact: true }).last()).toBeVisible()
+    await expect(page.getByTestId('status')).toHaveText('Stopped')
+    await expect(page.getByTestId('stopped-badge')).toBeVisible()
+    await expect(page.getByTestId('ttft')).toBeVisible()
     const stopped = (await answer.textContent()) ?? ''
     expect(stopped.length).toBeGreaterThan(0)
     expect(stopped.length).toBeLessThan(full.length)
