@@ -247,6 +247,28 @@ describe('useCopilotStream', () => {
     expect(onFinish).toHaveBeenCalledWith('cached answer', result.current.messages)
   })
 
+  it('never rejects send when a callback throws: the error goes to reportError, like a listener error', async () => {
+    const { fetch } = answeringFetch(() => sseResponse(sseBody(['fine'])))
+    const bug = new Error('bug in onFinish')
+    const reportError = vi.fn()
+    vi.stubGlobal('reportError', reportError)
+    try {
+      const onFinish = () => {
+        throw bug
+      }
+      const { result } = renderHook(() => useCopilotStream({ fetch, onFinish }), {
+        wrapper: FreshCache,
+      })
+      await act(async () => {
+        expect(await result.current.send('Hi')).toBe('fine')
+      })
+      expect(result.current.status).toBe('done')
+      expect(reportError).toHaveBeenCalledWith(bug)
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
   it('a send while a stream runs aborts that stream first, keeping its partial reply in the history', async () => {
     const { result, mock } = harness()
     const first = controlledBody()
