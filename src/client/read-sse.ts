@@ -51,8 +51,9 @@ const CR = 13
 
 // Chosen for speed: a hand-written async iterator rather than an `async function*`. A generator costs
 // several promise hops per `yield`; here an event that is already parsed is handed out with one
-// resolved promise and no await, and the awaits happen only once per network read (measured:
-// 0.75x → ~0.9x of bare createParser + TextDecoder + JSON.parse on a 20 MB body).
+// resolved promise and no await, and the awaits happen only once per network read. Measured side by
+// side on a 20 MB body in 1–16 KiB reads, against bare createParser + TextDecoder + JSON.parse:
+// an async generator 0.75x, this 0.94–0.97x (medians of 21 interleaved rounds).
 class SSEReader<T> implements AsyncGenerator<SSEEvent<T>, void, undefined> {
   private readonly response: Response
   private readonly signal: AbortSignal | undefined
