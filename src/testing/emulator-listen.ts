@@ -92,7 +92,11 @@ export async function listenEmulator(
           else socket.destroy()
         },
       }
-      const response = await handle(request, transport).catch(() => null)
+      const response = await handle(request, transport).catch(() => {
+        // Never leave a client waiting on an answer that will not come.
+        incoming.socket.destroy()
+        return null
+      })
       if (response) await writeResponse(response, outgoing, () => cutOf(response))
       return new Response(null, { headers: ALREADY_SENT })
     },

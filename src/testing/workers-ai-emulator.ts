@@ -186,7 +186,14 @@ export function createWorkersAIEmulator(options: WorkersAIEmulatorOptions = {}):
       input.route === 'chat-completions' ||
       (options.streamShape ?? (isChatCompletionsModel(input.model) ? 'openai' : 'native')) ===
         'openai'
-    const plan = planReply(input, options, openai)
+    let plan: ReturnType<typeof planReply>
+    try {
+      plan = planReply(input, options, openai)
+    } catch (error) {
+      // A throwing `reply`/`reasoning` callback is the test's bug: say so instead of hanging.
+      const message = `Emulator reply callback threw: ${error instanceof Error ? error.message : String(error)}`
+      return exchange.respond(errorEnvelope(500, { code: 3043, message }))
+    }
     const ctx: FrameContext = {
       plan,
       model: input.model,

@@ -205,3 +205,25 @@ describe('status faults', () => {
     expect(emu.requests[0]!.id).toBe(2)
   })
 })
+
+describe('a throwing reply callback', () => {
+  it('answers 500 saying the callback threw, in-process and over loopback', async () => {
+    const emu = createWorkersAIEmulator({
+      reply: () => {
+        throw new Error('boom')
+      },
+    })
+    const server = await emu.listen()
+    try {
+      for (const target of [inProcess(emu), { fetch: globalThis.fetch, baseURL: server.baseURL }]) {
+        const res = await post(target, runPath(LLAMA), { prompt: 'x', stream: true })
+        expect(res.status).toBe(500)
+        expect((await envelope(res)).errors).toEqual([
+          { code: 3043, message: 'Emulator reply callback threw: boom' },
+        ])
+      }
+    } finally {
+      await server.close()
+    }
+  })
+})
