@@ -4,7 +4,7 @@ import { cacheKey } from './cache-key'
 import { completionId, toChatCompletion } from './chat-completion'
 import type { CopilotEdgeConfig, ResolvedConfig } from './config'
 import { resolveConfig } from './config'
-import { APIError, isAbortError, ValidationError } from './errors'
+import { APIError, isAbortError, redactError, ValidationError } from './errors'
 import { withGuards } from './guards'
 import { errorResponse, jsonResponse, methodNotAllowed } from './http-response'
 import type { Logger } from './logger'
@@ -405,8 +405,13 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
 
   /** What the caller sees: our own errors as they are, any other failure as an APIError. */
   #toVisible(error: unknown, model = this.#config.model): unknown {
-    if (error instanceof ValidationError || error instanceof APIError || isAbortError(error))
-      return error
-    return toAPIError(error, model)
+    if (isAbortError(error)) return error
+    const visible =
+      error instanceof ValidationError || error instanceof APIError
+        ? error
+        : toAPIError(error, model)
+    return visible instanceof ValidationError || visible instanceof APIError
+      ? redactError(visible, this.#config.apiKey)
+      : visible
   }
 }

@@ -68,3 +68,27 @@ export function isAbortError(error: unknown): boolean {
       (error as { name?: unknown }).name === 'ClientAbort')
   )
 }
+
+/** The same error with `secret` cut out of its message (responses never carry the API key). */
+export function redactError<E extends ValidationError | APIError>(
+  error: E,
+  secret: string | undefined,
+): E {
+  if (!secret || !error.message.includes(secret)) return error
+  const message = error.message.replaceAll(secret, '[redacted]')
+  if (error instanceof ValidationError) {
+    return new ValidationError(message, {
+      param: error.param,
+      status: error.status,
+      code: error.code,
+    }) as E
+  }
+  const api = error as APIError
+  return new APIError(message, {
+    status: api.status,
+    type: api.type,
+    code: api.code,
+    ...(api.retryAfter !== undefined ? { retryAfter: api.retryAfter } : {}),
+    ...(api.upstreamStatus !== undefined ? { upstreamStatus: api.upstreamStatus } : {}),
+  }) as E
+}

@@ -52,11 +52,12 @@ export function toAPIError(error: unknown, model: string): APIError | Validation
       )
     }
     if (status === 429) {
+      // Always with a Retry-After: without the upstream's, a 1 s hint (clients back off further).
       return new APIError(`The upstream is rate limiting requests: ${error.message}`, {
         ...base,
         status: 429,
         type: 'rate_limit_error',
-        ...(retryAfter !== undefined ? { retryAfter } : {}),
+        retryAfter: retryAfter ?? 1,
       })
     }
     if (status === 408) {

@@ -161,6 +161,27 @@ function message(value: unknown, i: number, maxChars: number): ChatMessage {
   return out
 }
 
+/** Deepest nesting a tool's JSON Schema may have; real schemas stay far below. */
+const MAX_SCHEMA_DEPTH = 64
+
+/**
+ * True when `value` nests deeper than `limit`. Iterative on purpose: the body parsed fine, but any
+ * recursive walk (ours, JSON.stringify for the cache key or the upstream) would overflow the stack
+ * on 100,000 nested arrays.
+ */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (typeof node !== 'object' || node === null) continue
+    if (depth > limit) return true
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
+
 function tools(value: unknown): Tool[] | undefined {
   if (value === undefined || value === null) return undefined
   if (!Array.isArray(value)) fail('tools must be an array.', 'tools')
@@ -180,6 +201,12 @@ function tools(value: unknown): Tool[] | undefined {
     }
     if (fn.parameters !== undefined && !isObject(fn.parameters)) {
       fail(`${at}.function.parameters must be a JSON Schema object.`, `${at}.function.parameters`)
+    }
+    if (fn.parameters !== undefined && deeperThan(fn.parameters, MAX_SCHEMA_DEPTH)) {
+      fail(
+        `${at}.function.parameters nests deeper than ${MAX_SCHEMA_DEPTH} levels.`,
+        `${at}.function.parameters`,
+      )
     }
     return {
       type: 'function' as const,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { CopilotEdgeConfig } from '../../src/server'
-import { createCopilotEdgeHandler } from '../../src/server'
+import { createCopilotEdgeHandler, UpstreamError } from '../../src/server'
 import { fakeProvider, httpError, text } from './helpers/fake-provider'
 import { hello, post, URL_ } from './helpers/post'
 
@@ -138,6 +138,18 @@ describe('requests the handler refuses', () => {
     const { handler, provider } = handlerWith()
     await expectError(await handler(post(body)), 400, 'invalid_request_error', param)
     expect(provider.calls).toHaveLength(0)
+  })
+
+  it('answers 400 to tool parameters nested deeper than 64 levels, without overflowing the stack', async () => {
+    const { handler } = handlerWith()
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`
+    const body = `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]}`
+    await expectError(
+      await handler(post(body)),
+      400,
+      'invalid_request_error',
+      'tools[0].function.parameters',
+    )
   })
 
   it('ignores unknown fields that OpenAI clients send', async () => {
@@ -368,12 +380,40 @@ describe('upstream statuses', () => {
     for (const error of [
       httpError(500),
       httpError(503),
-      new (await import('../../src/server')).UpstreamError('reset', { kind: 'network' }),
+      new UpstreamError('reset', { kind: 'network' }),
     ]) {
       const { response, body } = await statusFor(error)
       expect(response.status).toBe(502)
       expect(body.error.type).toBe('upstream_error')
     }
+  })
+
+  it('answers 429 with a Retry-After even when the upstream sent none', async () => {
+    const { response } = await statusFor(httpError(429))
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('1')
+  })
+
+  it('never puts the API key in an error response, even when the upstream echoed it', async () => {
+    const provider = fakeProvider([
+      { error: new UpstreamError('token sk-LEAK is bad', { kind: 'http', status: 400 }) },
+      {
+        events: [{ type: 'text', text: 'a' }],
+        failWith: new UpstreamError('sk-LEAK again', { kind: 'in-stream' }),
+      },
+    ])
+    const handler = createCopilotEdgeHandler({
+      provider,
+      apiKey: 'sk-LEAK',
+      accountId: 'a',
+      cache: false,
+    })
+    const json = await (await handler(post(hello))).text()
+    expect(json).toContain('[redacted]')
+    expect(json).not.toContain('sk-LEAK')
+    const sse = await (await handler(post({ ...hello, stream: true }))).text()
+    expect(sse).toContain('[redacted]')
+    expect(sse).not.toContain('sk-LEAK')
   })
 
   it('answers 504 timeout_error for an upstream 408', async () => {
