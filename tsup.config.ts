@@ -15,5 +15,5 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   splitting: false,
-  treeshake: true,
+  // No rollup treeshake pass: it strips the react entry's leading 'use client' directive.
 })
