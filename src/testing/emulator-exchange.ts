@@ -1,6 +1,6 @@
 // One request's life: abort tracking, paced sleeps on the injectable clock, and the pull-based body
 // stream that applies mid-stream faults. Pull-based so a slow reader holds the emulator back: it
-// never generates more than the next frame ahead of what was read.
+// never generates more than one batch of frames ahead of what was read.
 import type { Frame } from './emulator-frames'
 import { DONE_FRAME, errorFrame, MALFORMED_FRAME } from './emulator-frames'
 import type { EmulatorFault, RecordedRequest } from './emulator-types'

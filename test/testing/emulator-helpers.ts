@@ -1,6 +1,15 @@
 // Shared helpers for the emulator tests: build requests against a base URL with any fetch.
 import type { WorkersAIEmulator } from '../../src/testing'
 
+export const WEATHER_TOOL = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+}
+
 export const LLAMA = '@cf/meta/llama-3.1-8b-instruct'
 export const GPT_OSS = '@cf/openai/gpt-oss-20b'
 
