@@ -272,3 +272,30 @@ describe('AI Gateway URLs', () => {
     expect(emu.requests[0]!.gateway).toBeNull()
   })
 })
+
+describe('choosing between text and a tool call', () => {
+  const ask = async (body: Record<string, unknown>) => {
+    const emu = createWorkersAIEmulator({ reply: 'text' })
+    const res = await post(inProcess(emu), runPath(LLAMA), { tools: [WEATHER_TOOL], ...body })
+    return (await res.json()).result
+  }
+
+  it('calls the first tool for tool_choice required, whatever the user said', async () => {
+    const result = await ask({ messages: userSays('hello'), tool_choice: 'required' })
+    expect(result.tool_calls).toEqual([{ name: 'get_weather', arguments: { city: 'emulator' } }])
+  })
+
+  it('answers with text for tool_choice none, even when the user asks for the weather', async () => {
+    const result = await ask({ messages: userSays('weather in Oslo?'), tool_choice: 'none' })
+    expect(result).not.toHaveProperty('tool_calls')
+    expect(result.response).toBe('text')
+  })
+
+  it('reads text parts of array content when echoing the user', async () => {
+    const emu = createWorkersAIEmulator()
+    const res = await post(inProcess(emu), runPath(LLAMA), {
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'from parts' }] }],
+    })
+    expect((await res.json()).result.response).toMatch(/You said: from parts$/)
+  })
+})
