@@ -103,9 +103,17 @@ export interface EmulatorServer {
 }
 
 export interface WorkersAIEmulator {
-  /** The Fetch handler. */
+  /**
+   * The Fetch handler. A `reset` fault rejects with `TypeError('fetch failed')`; a request aborted
+   * before its answer rejects with the signal's reason; an abort mid-body errors the body with it.
+   */
   fetch(request: Request, env?: unknown): Promise<Response>
-  /** A fetch-compatible function that routes to `fetch` in-process; honours `init.signal`. */
+  /**
+   * A fetch-compatible function that routes to `fetch` in-process; honours `init.signal` like fetch
+   * (an already-aborted signal rejects without reaching the emulator). A `drop` fault ends the body
+   * early but cleanly here; over `listen()` the socket ends without the last chunk, so real fetch
+   * errors with `TypeError('terminated')`.
+   */
   fetchImpl: typeof fetch
   /** `'http://workers-ai.emulator/client/v4'`, for in-process use with `fetchImpl`. */
   baseURL: string
@@ -118,6 +126,10 @@ export interface WorkersAIEmulator {
   fault(fault: EmulatorFault | EmulatorFault[]): void
   /** Clears the recorded requests and the queued faults. */
   reset(): void
-  /** Resolves when every recorded request has finished (completed, aborted, cut or failed). */
+  /**
+   * Resolves when every recorded request has finished (completed, aborted, cut or failed), e.g.
+   * before asserting `aborted` on a disconnect the server learns of asynchronously. A stream nobody
+   * reads or cancels never finishes.
+   */
   idle(): Promise<void>
 }
