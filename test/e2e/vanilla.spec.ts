@@ -29,4 +29,6 @@ test('the plain-client page streams an answer with streamCopilot, and stops', as
   await expect.poll(() => emu.requests[1]?.aborted).toBe(true)
   expect(((await answer.textContent()) ?? '').length).toBeLessThan(replyFor(second).length)
   expect(errors).toEqual([])
+  // Its favicon is the app's (app/icon.svg): no 404 in the console.
+  expect((await page.request.get('/icon.svg')).status()).toBe(200)
 })
