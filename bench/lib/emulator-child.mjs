@@ -9,6 +9,7 @@ if (!testing?.createWorkersAIEmulator) {
   const emulator = testing.createWorkersAIEmulator({ tokens, tokenDelayMs })
   const server = await emulator.listen({ port: 0, host: '127.0.0.1' })
   process.on('message', (message) => {
+    if (message.type === 'stats') process.send({ type: 'stats', cpu: process.cpuUsage() })
     if (message.type === 'reset') {
       emulator.reset() // drop the request records between levels
       process.send({ type: 'reset' })

@@ -3,7 +3,7 @@
 // harness links bench/node_modules/copilotedge to the repository root (git ignores node_modules).
 import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const rootDir = join(benchDir, '..')
@@ -25,9 +25,15 @@ export function linkPackage() {
  * so each benchmark can still measure the peers and say what of ours is missing.
  */
 export async function loadOurs(entry) {
-  linkPackage()
   const specifier = entry === '.' ? 'copilotedge' : `copilotedge/${entry}`
   try {
+    // BENCH_COPILOTEDGE=/path/to/a/copy measures another build (before/after a hot-path change).
+    const other = process.env.BENCH_COPILOTEDGE
+    if (other) {
+      const file = join(other, 'dist', entry === '.' ? 'server' : entry, 'index.js')
+      return { module: await import(pathToFileURL(file).href), missing: null }
+    }
+    linkPackage()
     return { module: await import(specifier), missing: null }
   } catch (error) {
     return { module: null, missing: `${specifier}: ${error.message.split('\n')[0]}` }

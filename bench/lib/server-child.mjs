@@ -27,9 +27,9 @@ if (name === 'ours') {
 } else if (name === 'naive') handler = naiveRoute(upstream)
 else handler = aiSdkRoute(upstream)
 
-let peakRss = process.memoryUsage().rss
+let peakRss = process.memoryUsage.rss()
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss)
+  peakRss = Math.max(peakRss, process.memoryUsage.rss())
 }, 50)
 sampler.unref()
 
@@ -40,14 +40,14 @@ server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
 })
 process.on('message', (message) => {
   if (message.type === 'stats') {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss)
+    peakRss = Math.max(peakRss, process.memoryUsage.rss())
     process.send({
       type: 'stats',
       peakRss,
-      rss: process.memoryUsage().rss,
+      rss: process.memoryUsage.rss(),
       cpu: process.cpuUsage(),
     })
-    if (message.resetPeak) peakRss = process.memoryUsage().rss
+    if (message.resetPeak) peakRss = process.memoryUsage.rss()
   }
 })
 process.on('SIGTERM', () => {

@@ -84,6 +84,7 @@ function assistantText(messages) {
 
 /** Mounts one hook, starts one stream, resolves when the whole text is committed. */
 function runOnce(contender, n, delivery, runId) {
+  if (contender.bare) return contender.bare(n, delivery)
   const expected = Array.from({ length: n }, (_, i) => piece(i)).join('')
   return new Promise((resolve, reject) => {
     const container = document.createElement('div')
@@ -155,6 +156,20 @@ function oursContender(useCopilotStream, label, bufferMs) {
   }
 }
 
+// The delivery alone: the same fake fetch read to the end with no parsing and no React. What any
+// hook costs is its wall time minus this.
+const deliveryFloor = {
+  label: 'floor: the body read, no hook',
+  async bare(n, delivery) {
+    const fetch = fakeFetch(oursEvents(n), delivery)
+    const start = performance.now()
+    const response = await fetch()
+    const reader = response.body.getReader()
+    while (!(await reader.read()).done) {}
+    return { ms: performance.now() - start, renders: 0 }
+  },
+}
+
 function useCompletionContender(throttle) {
   return {
     label: `AI SDK useCompletion (throttle ${throttle ?? 'off'})`,
@@ -199,9 +214,10 @@ export async function run({ quick }) {
   if (typeof useCopilotStream !== 'function')
     missing.push(react.missing ?? 'useCopilotStream is not exported yet')
 
-  const n = quick ? 1_000 : Number(process.env.HOOK_N ?? 10_000)
-  const rounds = quick ? 1 : Number(process.env.HOOK_ROUNDS ?? 3)
+  const n = quick ? 500 : Number(process.env.HOOK_N ?? 10_000)
+  const rounds = quick ? 1 : Number(process.env.HOOK_ROUNDS ?? 5)
   const contenders = [
+    { name: 'floor', ...deliveryFloor },
     ...(useCopilotStream
       ? [
           {
@@ -220,6 +236,10 @@ export async function run({ quick }) {
     })),
     ...[undefined, 16, 50].map((t) => ({ name: `chat${t ?? 'off'}`, ...useChatContender(t) })),
   ]
+  // For profiling one contender: BENCH_CONTENDERS=ours node --cpu-prof bench/lib/run-suite.mjs hook
+  const keep = process.env.BENCH_CONTENDERS?.split(',')
+  if (keep)
+    contenders.splice(0, contenders.length, ...contenders.filter((c) => keep.includes(c.name)))
   let runId = 0
   // Warm-up (module init, JIT) on a short stream.
   for (const c of contenders) await runOnce(c, 50, 'all at once', runId++)
@@ -230,8 +250,10 @@ export async function run({ quick }) {
     const samples = await interleave(contenders, rounds, (c) => runOnce(c, n, delivery, runId++))
     const ms = (name) => median(samples.get(name).map((s) => s.ms))
     const renders = (name) => median(samples.get(name).map((s) => s.renders))
-    const aiNames = contenders.filter((c) => !c.name.startsWith('ours')).map((c) => c.name)
-    const fastest = aiNames.reduce((a, b) => (ms(a) <= ms(b) ? a : b))
+    const aiNames = contenders
+      .filter((c) => c.name.startsWith('chat') || c.name.startsWith('completion'))
+      .map((c) => c.name)
+    const fastest = aiNames.reduce((a, b) => (ms(a) <= ms(b) ? a : b), aiNames[0])
     const ours = samples.has('ours')
     for (const c of contenders) {
       const row = {
@@ -249,6 +271,7 @@ export async function run({ quick }) {
       rows.push(row)
     }
     for (const c of contenders) {
+      if (c.bare) continue
       const row = {
         bench,
         metric: `renders, ${n.toLocaleString('en-US')} chunks ${delivery}`,
