@@ -69,6 +69,47 @@ function oneStream(agent, port, timeoutMs) {
   })
 }
 
+/** One stream at a time, each closed by the client at its first event: the cost of a stream's start. */
+async function serial(port, count) {
+  const agent = new http.Agent({ keepAlive: false })
+  const firsts = []
+  for (let i = 0; i < count; i++) {
+    firsts.push(
+      await new Promise((resolve) => {
+        const t0 = performance.now()
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/api/copilot',
+            agent,
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(BODY),
+            },
+          },
+          (res) => {
+            res.setEncoding('utf8')
+            res.on('data', (text) => {
+              if (!text.includes('data:')) return
+              const first = performance.now() - t0
+              req.destroy()
+              resolve(first)
+            })
+            res.on('end', () => resolve(Number.NaN))
+          },
+        )
+        req.on('error', () => resolve(Number.NaN))
+        req.end(BODY)
+      }),
+    )
+  }
+  agent.destroy()
+  await new Promise((r) => setTimeout(r, 20)) // let the server see the disconnect
+  return firsts
+}
+
 async function level(port, n, timeoutMs) {
   const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY })
   const results = await Promise.all(
@@ -130,6 +171,37 @@ export async function run({ quick }) {
       }
     }
     for (const s of servers) await level(s.port, 20, 30_000) // warm-up
+    // One stream at a time, the servers taking turns, so they see the same machine state.
+    const serialCount = quick ? 20 : 60
+    const before = new Map()
+    for (const s of servers) before.set(s, await ask(s.child, 'stats'))
+    const firsts = new Map(servers.map((s) => [s, []]))
+    for (let i = 0; i < serialCount; i++) {
+      for (const s of servers) firsts.get(s).push(...(await serial(s.port, 1)))
+    }
+    for (const s of servers) {
+      const after = await ask(s.child, 'stats')
+      const b = before.get(s)
+      s.serialFirst = percentile(firsts.get(s), 50)
+      s.serialCpu =
+        (after.cpu.user + after.cpu.system - b.cpu.user - b.cpu.system) / 1000 / serialCount
+    }
+    const oursSerial = servers.find((s) => s.name === 'ours')
+    for (const [metric, field] of [
+      ['first event p50, one stream at a time', 'serialFirst'],
+      ['server CPU per stream start (one at a time)', 'serialCpu'],
+    ]) {
+      for (const s of servers) {
+        rows.push({
+          bench,
+          metric,
+          contender: s.label,
+          value: s[field],
+          unit: 'ms',
+          ratio: oursSerial && s !== oursSerial ? oursSerial[field] / s[field] : undefined,
+        })
+      }
+    }
     measured = new Map(servers.map((s) => [s.name, new Map()]))
     for (const [i, n] of levels.entries()) {
       for (let j = 0; j < servers.length; j++) {
