@@ -192,6 +192,7 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
         id,
         created,
         includeUsage: request.includeUsage,
+        keepAnswer: key !== undefined,
         heartbeatMs: this.#config.heartbeatMs,
         clock,
         onChunk: this.#onChunk,

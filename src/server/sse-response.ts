@@ -1,10 +1,11 @@
 import { AnswerBuilder } from './answer-builder'
 import type { Clock } from './clock'
-import type { APIError, ValidationError } from './errors'
-import { errorBody } from './errors'
+import type { ValidationError } from './errors'
+import { APIError, errorBody } from './errors'
+import type { UpstreamEvent } from './providers/provider'
 import type { CachedAnswer } from './response-cache'
 import { SSE_DONE, SSE_PING, SseEncoder } from './sse-encoder'
-import type { UpstreamSession } from './upstream-session'
+import { ClientAbort, type UpstreamSession } from './upstream-session'
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -14,6 +15,22 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 
 // One encoder for every stream: encode() allocates only the output bytes.
 const textEncoder = new TextEncoder()
+
+/** Most characters of SSE text sent as one chunk (the bound on what a pull queues). */
+const MAX_BATCH_CHARS = 16 * 1024
+/** Microtask turns an already-delivered upstream event needs to come through the provider. */
+const SOON_TICKS = 24
+
+/** Whether `promise` settles within SOON_TICKS microtasks, i.e. without waiting for I/O. */
+async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false
+  const mark = () => {
+    settled = true
+  }
+  promise.then(mark, mark)
+  for (let i = 0; i < SOON_TICKS && !settled; i++) await undefined
+  return settled
+}
 
 export interface LiveStreamOptions {
   /** The open session, or the promise of one when the response starts before the first byte. */
@@ -29,6 +46,8 @@ export interface LiveStreamOptions {
   onComplete: (answer: CachedAnswer) => void
   /** Maps any failure to the error the client sees. Abort when the client is gone. */
   toError: (error: unknown) => APIError | ValidationError
+  /** Keep the answer's text (for the cache); otherwise only usage and finish are tracked. */
+  keepAnswer: boolean
   /** Runs once when the stream is over, however it ended. */
   onClose: (outcome: 'complete' | 'error' | 'cancelled', error?: unknown) => void
   /** Aborts the upstream (and a pending open) when the client cancels the body. */
@@ -48,6 +67,8 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
   let builder: AnswerBuilder | undefined
   let closed = false
   let started = false
+  /** The next event, already asked for by the previous pull (its batch ended before it arrived). */
+  let pending: Promise<IteratorResult<UpstreamEvent>> | undefined
   let lastSentAt = clock.now()
   let heartbeat: unknown
   let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined
@@ -61,6 +82,32 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
     closed = true
     clock.clearTimeout(heartbeat)
     options.onClose(outcome, error)
+  }
+  // The hot loop awaits the provider's promises directly, so an idle timeout or a client abort
+  // is acted on here, at once, whether or not the provider settles its pending read.
+  const watch = (
+    live: UpstreamSession,
+    controller: ReadableStreamDefaultController<Uint8Array>,
+  ) => {
+    live.signal.addEventListener(
+      'abort',
+      () => {
+        if (closed) return
+        const reason = live.signal.reason
+        if (reason instanceof ClientAbort) {
+          end('cancelled')
+        } else if (reason instanceof APIError) {
+          try {
+            send(controller, SseEncoder.error(errorBody(options.toError(reason))))
+            controller.close()
+          } catch {
+            // The client is already gone.
+          }
+          end('error', reason)
+        }
+      },
+      { once: true },
+    )
   }
   // One re-arming timer: a ping only when heartbeatMs passed since the last bytes, and only when
   // the client has room (a ping never grows a queue the client is not reading).
@@ -90,30 +137,42 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
       },
       async pull(controller) {
         if (closed) return
+        // Bytes of this batch: sent before the error event if the upstream fails mid-batch.
+        let out = ''
         try {
           if (!session) {
             session = await options.session
+            if (closed) return
+            watch(session, controller)
             encoder = new SseEncoder(options.id, options.created, session.model)
-            builder = new AnswerBuilder(session.model)
+            builder = new AnswerBuilder(session.model, options.keepAnswer)
           }
+          const live = session
           const enc = encoder!
           const acc = builder!
-          let out = started ? '' : enc.role()
+          if (!started) out = enc.role()
           started = true
+          let event = live.take()
+          let next = event ? undefined : (pending ?? live.read())
+          pending = undefined
           for (;;) {
-            const event = await session.next()
-            if (closed) return
-            if (event === undefined) {
-              // The provider ends with a finish event; ending without one is a truncation.
-              throw new Error('The upstream stream ended without a finish_reason.')
+            if (!event) {
+              const result = await next!
+              if (closed) return
+              if (result.done) {
+                live.settle()
+                // The provider ends with a finish event; ending without one is a truncation.
+                throw new Error('The upstream stream ended without a finish_reason.')
+              }
+              event = result.value
             }
             acc.add(event)
             switch (event.type) {
               case 'text':
                 if (event.text === '') break
                 {
-                  const pending = options.onChunk(event.text)
-                  if (pending) await pending
+                  const waiting = options.onChunk(event.text)
+                  if (waiting) await waiting
                 }
                 out += enc.content(event.text)
                 break
@@ -130,23 +189,37 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
                 if (options.includeUsage && acc.usage) out += enc.usage(acc.usage)
                 send(controller, out + SSE_DONE)
                 // Let the provider finish its body (it ends right after `finish`) without aborting.
-                await session.next().catch(() => undefined)
+                await live.read().catch(() => undefined)
+                live.settle()
                 controller.close()
                 end('complete')
                 options.onComplete(acc.build())
                 return
               }
             }
-            if (out !== '') {
-              send(controller, out)
-              return
+            event = undefined
+            next = live.read()
+            if (out.length >= MAX_BATCH_CHARS) {
+              pending = next
+              break
+            }
+            // Hot path: events the upstream already delivered (many frames arrive in one network
+            // read) are batched into this one chunk, so a 200k-token stream is not 200k enqueues,
+            // encodes and client reads. Only events that settle within a few microtasks join the
+            // batch: nothing waits on the network while holding bytes back (no added latency), and
+            // a batch is capped at MAX_BATCH_CHARS, so the queue stays bounded.
+            if (out !== '' && !(await settlesSoon(next))) {
+              pending = next
+              break
             }
           }
+          live.touch()
+          send(controller, out)
         } catch (error) {
           if (closed) return
-          const visible = options.toError(error)
+          const visible = options.toError(session ? session.fail(error) : error)
           try {
-            send(controller, SseEncoder.error(errorBody(visible)))
+            send(controller, out + SseEncoder.error(errorBody(visible)))
             controller.close()
           } catch {
             // The client is already gone.

@@ -97,6 +97,44 @@ export class UpstreamSession {
     }, ms)
   }
 
+  /** The event that opened the session, once (the hot loop reads it without a promise). */
+  take(): UpstreamEvent | undefined {
+    const first = this.#first
+    this.#first = undefined
+    return first
+  }
+
+  /**
+   * The provider's own next() promise, unwrapped (hot path: no per-event allocation). The caller
+   * calls `touch()` when events arrive, `settle()` at the end, and maps failures with `fail()`;
+   * it must not rely on the promise settling after an abort (`signal` tells it instead).
+   */
+  read(): Promise<IteratorResult<UpstreamEvent>> {
+    return this.#iterator.next()
+  }
+
+  /** Events arrived now (resets the idle timer). */
+  touch(): void {
+    this.#lastEventAt = this.#clock.now()
+  }
+
+  /** The stream ended (the iterator is done). */
+  settle(): void {
+    if (!this.#closed) this.#finish()
+  }
+
+  /** The error the caller should see for a failure of `read()`, aborting the upstream. */
+  fail(error: unknown): unknown {
+    const reason = this.#controller.signal.aborted ? this.#controller.signal.reason : error
+    this.abort(reason)
+    return toAPIError(reason, this.model)
+  }
+
+  /** Aborted with the reason: a ClientAbort, or an APIError (idle timeout). */
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
   async next(): Promise<UpstreamEvent | undefined> {
     const first = this.#first
     if (first) {
