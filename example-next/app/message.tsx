@@ -1,5 +1,6 @@
 import styles from './chat.module.css'
 import { formatDuration } from './format'
+import { RichText } from './rich-text'
 import type { TurnStats } from './turn-stats'
 
 export interface MessageProps {
@@ -37,7 +38,7 @@ export function Message({ author, content, streaming = false, stats }: MessagePr
           </div>
         ) : (
           <div className={styles.answer} data-testid="answer">
-            {content}
+            <RichText text={content} />
             {streaming ? <span className={styles.caret} aria-hidden="true" /> : null}
           </div>
         )}

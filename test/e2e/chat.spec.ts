@@ -170,4 +170,21 @@ test.describe('the chat page', () => {
     expect(replyFor(question).startsWith(partial)).toBe(true)
     expect(partial.length).toBeLessThan(replyFor(question).length)
   })
+
+  test('renders Markdown code blocks, inline code and bold as text, never as markup', async ({
+    page,
+  }) => {
+    await page.goto('/')
+    await ask(page, uniqueQuestion('Answer in markdown'))
+    await expect(page.getByTestId('status')).toHaveAttribute('data-status', 'done')
+
+    const answer = page.getByTestId('answer').last()
+    await expect(answer.locator('strong')).toHaveText('bold')
+    await expect(answer.locator(':scope > code')).toHaveText('inline code')
+    await expect(answer.locator('pre code')).toHaveText('console.log("<b>hi</b>")')
+    // The model's `<b>` is shown, not obeyed.
+    await expect(answer.locator('b')).toHaveCount(0)
+    await expect(answer).toHaveText('Here is bold and inline code:console.log("<b>hi</b>")Done.')
+    await answer.screenshot({ path: 'test-results/example-markdown.png' })
+  })
 })

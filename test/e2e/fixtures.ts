@@ -10,8 +10,13 @@ import { appDir, nextBin } from '../../scripts/build-example.mjs'
 export const TOKEN_DELAY_MS = 40
 const WORDS = 60
 
+/** A Markdown answer, for questions that ask for one. `<b>` must show as text, never as markup. */
+export const MARKDOWN_REPLY =
+  'Here is **bold** and `inline code`:\n```js\nconsole.log("<b>hi</b>")\n```\nDone.'
+
 /** What the emulator answers here: the question, then numbered words (one token each). */
 export function replyFor(question: string): string {
+  if (question.includes('markdown')) return MARKDOWN_REPLY
   const words = Array.from({ length: WORDS }, (_, i) => `word${i + 1}`)
   return `You asked: ${question}. ${words.join(' ')}.`
 }
