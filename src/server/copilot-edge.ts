@@ -157,11 +157,19 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
       const id = completionId()
       const created = Math.floor(started / 1000)
       const { key, hit } = await this.#lookup(request, fresh)
-      const headers = (cache: 'HIT' | 'MISS', model?: string): Record<string, string> => ({
-        'X-Cache': cache,
-        ...(model ? { 'X-CopilotEdge-Model': model } : {}),
-        'X-CopilotEdge-Latency': `${Math.round(clock.now() - started)}ms`,
-      })
+      const headers = (cache: 'HIT' | 'MISS', model?: string): Record<string, string> => {
+        const latency = `${Math.round(clock.now() - started)}ms`
+        if (this.#config.debug) {
+          this.#logger.debug(
+            `${request.stream ? 'stream' : 'json'} ${cache} model=${model ?? request.model} first byte ${latency}`,
+          )
+        }
+        return {
+          'X-Cache': cache,
+          ...(model ? { 'X-CopilotEdge-Model': model } : {}),
+          'X-CopilotEdge-Latency': latency,
+        }
+      }
 
       if (hit) {
         this.#metrics.latency(clock.now() - started)

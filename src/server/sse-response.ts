@@ -188,9 +188,10 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
                 out += enc.finish(event.reason)
                 if (options.includeUsage && acc.usage) out += enc.usage(acc.usage)
                 send(controller, out + SSE_DONE)
-                // Let the provider finish its body (it ends right after `finish`) without aborting.
-                await live.read().catch(() => undefined)
-                live.settle()
+                // Let the provider end its body (it ends right after `finish`) without aborting it,
+                // and without holding the client's stream open for that.
+                const release = () => live.settle()
+                live.read().then(release, release)
                 controller.close()
                 end('complete')
                 options.onComplete(acc.build())
