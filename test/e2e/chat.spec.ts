@@ -130,8 +130,8 @@ test.describe('the chat page', () => {
     emu,
   }) => {
     await page.goto('/')
-    // Every attempt the handler makes (the first and its retries) gets a 500.
-    emu.fault(Array.from({ length: 3 }, () => ({ type: 'status' as const, status: 500 })))
+    // Every attempt the handler makes (the first and its retries) gets a 500; more than enough.
+    emu.fault(Array.from({ length: 10 }, () => ({ type: 'status' as const, status: 500 })))
     const question = uniqueQuestion('Will this fail?')
     await ask(page, question)
 
@@ -145,12 +145,16 @@ test.describe('the chat page', () => {
     // The question stays on the page.
     await expect(page.locator('[data-role="user"]')).toHaveCount(1)
     expect(emu.requests.length).toBeGreaterThanOrEqual(1)
+    expect(emu.requests.every((r) => r.status === 500)).toBe(true)
 
+    // The upstream recovers (the faults left over are dropped).
+    emu.reset()
     await page.getByRole('button', { name: 'Try again' }).click()
     await expect(page.getByTestId('status')).toHaveAttribute('data-status', 'done')
     await expect(page.getByTestId('answer').last()).toHaveText(replyFor(question))
     await expect(alert).toHaveCount(0)
     await expect(page.locator('[data-role="user"]')).toHaveCount(1)
+    expect(emu.requests).toHaveLength(1)
   })
 
   test('an error in the middle of an answer keeps the partial text and says what happened', async ({
