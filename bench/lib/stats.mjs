@@ -21,12 +21,16 @@ export function max(values) {
 
 export const MiB = 1024 * 1024
 
-/** Runs `fn` once per contender per round, rotating the order each round so none always goes first. */
+/**
+ * Runs `fn` once per contender per round, rotating the order each round so none always goes first,
+ * with a full GC (when --expose-gc) before each sample so no one pays for the last one's garbage.
+ */
 export async function interleave(contenders, rounds, fn) {
   const samples = new Map(contenders.map((c) => [c.name, []]))
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(i + round) % contenders.length]
+      globalThis.gc?.()
       samples.get(contender.name).push(await fn(contender, round))
     }
   }
@@ -36,4 +40,15 @@ export async function interleave(contenders, rounds, fn) {
 /** The median of one field over a list of sample objects. */
 export function medianOf(samples, field) {
   return median(samples.map((s) => s[field]))
+}
+
+/**
+ * The median of per-round ratios a[i] / b[i] (samples from `interleave`, same round = same
+ * machine state): steadier on a noisy machine than the ratio of two medians.
+ */
+export function pairedRatio(a, b, value) {
+  const n = Math.min(a.length, b.length)
+  const ratios = []
+  for (let i = 0; i < n; i++) ratios.push(value(a[i]) / value(b[i]))
+  return median(ratios)
 }

@@ -1,33 +1,26 @@
-// The upstream every server-side contender talks to: the Workers AI emulator from
-// copilotedge/testing (in-process, through its `fetchImpl`), or the tiny stand-in while the
-// emulator is not built.
+// The upstream every in-process contender talks to: the Workers AI emulator from
+// copilotedge/testing, through its in-process `fetchImpl` (first token at once, then as fast as
+// the reader pulls).
 import { loadOurs } from './ours.mjs'
-import { createTinyUpstream, TOKEN } from './tiny-upstream.mjs'
 
 /**
  * @returns {Promise<{ kind: string, fetch: typeof fetch, baseURL: string, accountId: string,
- *   apiKey: string, firstToken: string, emulator?: unknown }>}
+ *   apiKey: string, firstToken: string, emulator: unknown }>}
  */
-export async function createUpstream({ tokens, tokenDelayMs = 0, tiny = false }) {
-  const testing = tiny ? null : await loadOurs('testing')
-  const create = testing?.module?.createWorkersAIEmulator
-  if (typeof create === 'function') {
-    const emulator = create({ tokens, tokenDelayMs })
-    return {
-      kind: 'emulator',
-      fetch: emulator.fetchImpl,
-      baseURL: emulator.baseURL,
-      accountId: emulator.accountId,
-      apiKey: emulator.apiToken,
-      firstToken: 'tok0',
-      emulator,
-    }
+export async function createUpstream({ tokens, tokenDelayMs = 0 }) {
+  const testing = await loadOurs('testing')
+  const create = testing.module?.createWorkersAIEmulator
+  if (typeof create !== 'function') {
+    throw new Error(testing.missing ?? 'createWorkersAIEmulator is not exported')
   }
+  const emulator = create({ tokens, tokenDelayMs })
   return {
-    kind: 'tiny',
-    ...createTinyUpstream({ tokens }),
-    accountId: 'bench-account',
-    apiKey: 'bench-key',
-    firstToken: TOKEN,
+    kind: 'emulator',
+    fetch: emulator.fetchImpl,
+    baseURL: emulator.baseURL,
+    accountId: emulator.accountId,
+    apiKey: emulator.apiToken,
+    firstToken: 'tok0', // the emulator's tokens are `tok0 `, `tok1 `, …
+    emulator,
   }
 }

@@ -8,7 +8,7 @@ const React = await import('react')
 const { createRoot } = await import('react-dom/client')
 const { loadOurs } = await import('../lib/ours.mjs')
 const { chunkEvent } = await import('../lib/sse-body.mjs')
-const { interleave, median } = await import('../lib/stats.mjs')
+const { interleave, median, pairedRatio } = await import('../lib/stats.mjs')
 const { useChat, useCompletion } = await import('@ai-sdk/react')
 const { DefaultChatTransport } = await import('ai')
 
@@ -262,7 +262,10 @@ export async function run({ quick }) {
         contender: c.label,
         value: ms(c.name),
         unit: 'ms',
-        ratio: ours && c.name !== 'ours' ? ms('ours') / ms(c.name) : undefined,
+        ratio:
+          ours && c.name !== 'ours'
+            ? pairedRatio(samples.get('ours'), samples.get(c.name), (s) => s.ms)
+            : undefined,
       }
       if (ours && c.name === fastest) {
         row.goal = 'ours ≤ 0.5x the fastest AI SDK setting'

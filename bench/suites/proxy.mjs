@@ -5,7 +5,7 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { loadOurs } from '../lib/ours.mjs'
 import { aiSdkRoute, chatRequest, naiveRoute, nativeURL, oursRoute } from '../lib/routes.mjs'
-import { interleave, MiB, median, medianOf } from '../lib/stats.mjs'
+import { interleave, MiB, median, medianOf, pairedRatio } from '../lib/stats.mjs'
 import { createUpstream } from '../lib/upstream.mjs'
 
 /** The contenders, each a function that starts one request and resolves to its Response. */
@@ -87,30 +87,20 @@ export async function consume(contender, onRead) {
  * emulator's own garbage is not counted against anyone.
  */
 export async function rssChild(contender, tokens) {
-  const testing = await loadOurs('testing')
-  const create = testing.module?.createWorkersAIEmulator
   const servers = []
   const upstreams = {}
-  if (typeof create === 'function') {
-    for (const [key, count] of [
-      ['warm', 200],
-      ['long', tokens],
-    ]) {
-      const emulator = create({ tokens: count })
-      const server = await emulator.listen({ port: 0, host: '127.0.0.1' })
-      servers.push(server)
-      upstreams[key] = {
-        kind: 'emulator over loopback',
-        baseURL: server.baseURL,
-        accountId: emulator.accountId,
-        apiKey: emulator.apiToken,
-        firstToken: 'tok0',
-      }
-    }
+  for (const [key, count] of [
+    ['warm', 200],
+    ['long', tokens],
+  ]) {
+    const { emulator, accountId, apiKey, firstToken } = await createUpstream({ tokens: count })
+    const server = await emulator.listen({ port: 0, host: '127.0.0.1' })
+    servers.push(server)
+    upstreams[key] = { baseURL: server.baseURL, accountId, apiKey, firstToken }
   }
   try {
     return await new Promise((resolve, reject) => {
-      const args = ['--rss-child', contender, String(tokens), JSON.stringify(upstreams)]
+      const args = ['--rss-child', contender, JSON.stringify(upstreams)]
       const child = fork(fileURLToPath(import.meta.url), args, {
         execArgv: ['--expose-gc'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -131,19 +121,17 @@ export async function rssChild(contender, tokens) {
   }
 }
 
-async function rssMain(name, tokens, upstreams) {
-  const remote = (key) => (upstreams[key] ? { ...upstreams[key], fetch: globalThis.fetch } : null)
+async function rssMain(name, upstreams) {
+  const remote = (key) => ({ ...upstreams[key], fetch: globalThis.fetch })
   // One short warm-up stream so module loading and JIT are in the baseline, not the growth.
-  const warmUpstream = remote('warm') ?? (await createUpstream({ tokens: 200 }))
-  const warm = await buildContenders(warmUpstream)
+  const warm = await buildContenders(remote('warm'))
   await consume(warm.contenders.find((c) => c.name === name))
   globalThis.gc()
   await new Promise((r) => setTimeout(r, 50))
   globalThis.gc()
   const baseline = process.memoryUsage.rss()
   let peak = baseline
-  const upstreamLong = remote('long') ?? (await createUpstream({ tokens }))
-  const { contenders: long } = await buildContenders(upstreamLong)
+  const { contenders: long } = await buildContenders(remote('long'))
   const result = await consume(
     long.find((c) => c.name === name),
     (reads) => {
@@ -151,12 +139,12 @@ async function rssMain(name, tokens, upstreams) {
     },
   )
   peak = Math.max(peak, process.memoryUsage.rss())
-  return { growth: peak - baseline, baseline, peak, ms: result.ms, upstream: upstreamLong.kind }
+  return { growth: peak - baseline, baseline, peak, ms: result.ms }
 }
 
 if (process.argv[2] === '--rss-child') {
-  const [, , , name, tokens, upstreams] = process.argv
-  rssMain(name, Number(tokens), JSON.parse(upstreams ?? '{}')).then(
+  const [, , , name, upstreams] = process.argv
+  rssMain(name, JSON.parse(upstreams)).then(
     (r) => process.send({ ok: true, ...r }),
     (e) => process.send({ ok: false, error: e.stack }),
   )
@@ -190,11 +178,7 @@ export async function run({ quick }) {
     }
   }
   for (const [name, runs] of rss) {
-    rss.set(name, {
-      growth: median(runs.map((r) => r.growth)),
-      upstream: runs[0].upstream,
-      runs: runs.length,
-    })
+    rss.set(name, { growth: median(runs.map((r) => r.growth)), runs: runs.length })
   }
 
   const bench = '1 proxy'
@@ -232,7 +216,10 @@ export async function run({ quick }) {
       contender: c.label,
       value: tps,
       unit: 'tok/s',
-      ratio: ours && c.name !== 'ours' ? tpsOf('ours') / tps : undefined,
+      ratio:
+        ours && c.name !== 'ours'
+          ? pairedRatio(long.get('ours'), long.get(c.name), (s) => 1 / s.ms)
+          : undefined,
     }
     if (ours && c.name === 'naive') {
       row.goal = '≥ 0.5x'
@@ -274,8 +261,8 @@ export async function run({ quick }) {
     rows.push(row)
   }
   const notes = [
-    `upstream: ${upstream.kind === 'emulator' ? 'Workers AI emulator (copilotedge/testing), in-process fetch' : 'tiny in-process stand-in (emulator not built yet)'}; TTFT over ${ttftRounds} short streams per contender, throughput over ${rounds} rounds, interleaved`,
-    `RSS growth: each contender alone in a child process (--expose-gc) reading ${rssTokens.toLocaleString('en-US')} tokens from the ${rss.get('floor')?.upstream ?? 'emulator'} (the emulator stays in the parent); growth = peak RSS while streaming − RSS after a warm-up stream and gc`,
+    `upstream: the Workers AI emulator (copilotedge/testing) in-process through its fetchImpl (the AI SDK on its /ai/v1/chat/completions route, the others on /ai/run); TTFT over ${ttftRounds} short streams per contender, throughput over ${rounds} rounds, interleaved`,
+    `RSS growth: each contender alone in a child process (--expose-gc) reading ${rssTokens.toLocaleString('en-US')} tokens from the emulator over loopback (the emulator stays in the parent), median of ${rssRepeats} children (1 for the AI SDK); growth = peak RSS while streaming − RSS after a warm-up stream and gc`,
   ]
   return { rows, notes, missing }
 }

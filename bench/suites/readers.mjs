@@ -5,7 +5,7 @@ import { createParser } from 'eventsource-parser'
 import { EventSourceParserStream } from 'eventsource-parser/stream'
 import { loadOurs, pick } from '../lib/ours.mjs'
 import { buildSSEBody, responseOf, splitReads } from '../lib/sse-body.mjs'
-import { interleave, MiB, medianOf } from '../lib/stats.mjs'
+import { interleave, MiB, medianOf, pairedRatio } from '../lib/stats.mjs'
 
 function contentOf(chunk) {
   return chunk?.choices?.[0]?.delta?.content ?? ''
@@ -130,7 +130,7 @@ export async function run({ quick }) {
   const readSSE = pick(client, 'readSSE', missing)
 
   const targetBytes = quick ? 2 * MiB : 20 * 1000 * 1000
-  const rounds = quick ? 2 : 7
+  const rounds = quick ? 2 : 11
   const { body, events: expectedEvents, chars: expectedChars } = buildSSEBody(targetBytes)
   const reads = splitReads(body, 1, 16 * 1024)
 
@@ -196,12 +196,15 @@ export async function run({ quick }) {
       contender: c.label,
       value: mbps,
       unit: 'MB/s',
-      ratio: c.name === 'ours' || ourMbps === undefined ? undefined : ourMbps / mbps,
+      ratio:
+        c.name === 'ours' || ourMbps === undefined
+          ? undefined
+          : pairedRatio(samples.get('ours'), s, (x) => x.mbps),
     }
     if (c.name === 'ours') {
-      const floor = medianOf(samples.get('floor'), 'mbps')
-      row.goal = `≥ 0.9x floor (is ${(mbps / floor).toFixed(2)}x)`
-      row.met = mbps / floor >= 0.9
+      const vsFloor = pairedRatio(s, samples.get('floor'), (x) => x.mbps)
+      row.goal = `≥ 0.9x floor (is ${vsFloor.toFixed(2)}x)`
+      row.met = vsFloor >= 0.9
     }
     if (!correct && c.name !== 'naive') {
       row.note = `WRONG RESULT: ${last.events} events / ${last.chars} chars, expected ${expectedData} / ${expectedChars}`
