@@ -310,6 +310,10 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
           const pending = this.#onChunk(event.text)
           if (pending) await pending
         }
+        if (event.type === 'finish') {
+          session.release()
+          break
+        }
       }
       if (!builder.complete) throw new Error('The upstream stream ended without a finish_reason.')
       const answer = builder.build()

@@ -188,10 +188,7 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
                 out += enc.finish(event.reason)
                 if (options.includeUsage && acc.usage) out += enc.usage(acc.usage)
                 send(controller, out + SSE_DONE)
-                // Let the provider end its body (it ends right after `finish`) without aborting it,
-                // and without holding the client's stream open for that.
-                const release = () => live.settle()
-                live.read().then(release, release)
+                live.release()
                 controller.close()
                 end('complete')
                 options.onComplete(acc.build())

@@ -106,6 +106,12 @@ export function createStreamingResponse(options: StreamingResponseOptions): Stre
             if (pending) await pending
             return event.text
           }
+          if (event.type === 'finish') {
+            source.release()
+            options.onClose('complete')
+            options.onComplete(builder.build())
+            return undefined
+          }
         }
       } catch (error) {
         const visible = options.toError(error)

@@ -123,6 +123,15 @@ export class UpstreamSession {
     if (!this.#closed) this.#finish()
   }
 
+  /**
+   * After the `finish` event: lets the provider end its body without aborting it, and without
+   * anyone waiting for that (a provider slow to close must not hold a complete answer back).
+   */
+  release(): void {
+    const settle = () => this.settle()
+    this.#iterator.next().then(settle, settle)
+  }
+
   /** The error the caller should see for a failure of `read()`, aborting the upstream. */
   fail(error: unknown): unknown {
     const reason = this.#controller.signal.aborted ? this.#controller.signal.reason : error

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { APIError, CopilotEdge, ValidationError } from '../../src/server'
 import { Channel, fakeProvider, httpError, text, withUsage } from './helpers/fake-provider'
-import { hello } from './helpers/post'
+import { hello, post } from './helpers/post'
 
 async function collect(stream: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = []
@@ -188,5 +188,21 @@ describe('handleRequest', () => {
         ],
       },
     })
+  })
+
+  it('completes at the finish event even when the provider is slow to end its body', async () => {
+    const open = () => {
+      const channel = new Channel()
+      channel.push(...text('done'))
+      return { channel }
+    }
+    const provider = fakeProvider(() => open())
+    const edge = new CopilotEdge({ provider, cache: false })
+    expect((await edge.handleRequest(hello)).choices[0]!.message.content).toBe('done')
+    const streaming = await edge.handleRequest({ ...hello, stream: true })
+    expect(await streaming.getFullResponse()).toBe('done')
+    const sse = await (await edge.createNextHandler()(post({ ...hello, stream: true }))).text()
+    expect(sse.endsWith('data: [DONE]\n\n')).toBe(true)
+    expect(provider.calls.every((call) => !call.aborted)).toBe(true)
   })
 })
