@@ -157,7 +157,9 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
           pending = undefined
           for (;;) {
             if (!event) {
+              live.waiting()
               const result = await next!
+              live.arrived()
               if (closed) return
               if (result.done) {
                 live.settle()
@@ -211,7 +213,6 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
               break
             }
           }
-          live.touch()
           send(controller, out)
         } catch (error) {
           if (closed) return

@@ -48,7 +48,8 @@ export class UpstreamSession {
   /** Rejects when the session is aborted, so a provider that ignores its signal cannot hang us. */
   readonly #aborted: Promise<never>
   #first: UpstreamEvent | undefined
-  #lastEventAt: number
+  /** Since when we wait for the upstream, or -1 while we do not (the consumer is busy or slow). */
+  #waitingSince = -1
   #watchdog: unknown
   #closed = false
 
@@ -68,7 +69,6 @@ export class UpstreamSession {
     this.#unlink = unlink
     this.#clock = clock
     this.#idleTimeoutMs = idleTimeoutMs
-    this.#lastEventAt = clock.now()
     this.#aborted = new Promise<never>((_, reject) => {
       const fail = () => reject(controller.signal.reason)
       if (controller.signal.aborted) fail()
@@ -78,11 +78,13 @@ export class UpstreamSession {
     if (idleTimeoutMs > 0) this.#arm(idleTimeoutMs)
   }
 
-  // One long-lived timer instead of one per event (events can be 200k per stream): it re-arms for
-  // the time left since the last event, and aborts once a full idleTimeoutMs passed without one.
+  // One long-lived timer instead of one per event (events can be 200k per stream). Idle time only
+  // counts while we wait for the upstream: a client that reads slowly (backpressure) holds the
+  // upstream read back, and that is not the upstream going quiet.
   #arm(ms: number): void {
     this.#watchdog = this.#clock.setTimeout(() => {
-      const idle = this.#clock.now() - this.#lastEventAt
+      const since = this.#waitingSince
+      const idle = since < 0 ? 0 : this.#clock.now() - since
       if (idle >= this.#idleTimeoutMs) {
         this.abort(
           new APIError(`The upstream sent nothing for ${this.#idleTimeoutMs} ms (idleTimeoutMs).`, {
@@ -106,16 +108,22 @@ export class UpstreamSession {
 
   /**
    * The provider's own next() promise, unwrapped (hot path: no per-event allocation). The caller
-   * calls `touch()` when events arrive, `settle()` at the end, and maps failures with `fail()`;
-   * it must not rely on the promise settling after an abort (`signal` tells it instead).
+   * calls `waiting()` before it awaits one and `arrived()` after, `settle()` at the end, and maps
+   * failures with `fail()`; it must not rely on the promise settling after an abort (`signal`
+   * tells it instead).
    */
   read(): Promise<IteratorResult<UpstreamEvent>> {
     return this.#iterator.next()
   }
 
-  /** Events arrived now (resets the idle timer). */
-  touch(): void {
-    this.#lastEventAt = this.#clock.now()
+  /** We now wait for the upstream (idle time counts from here). */
+  waiting(): void {
+    if (this.#waitingSince < 0) this.#waitingSince = this.#clock.now()
+  }
+
+  /** The upstream answered; we no longer wait for it. */
+  arrived(): void {
+    this.#waitingSince = -1
   }
 
   /** The stream ended (the iterator is done). */
@@ -152,8 +160,10 @@ export class UpstreamSession {
     }
     if (this.#closed) return undefined
     let result: IteratorResult<UpstreamEvent>
+    this.waiting()
     try {
       result = await Promise.race([this.#iterator.next(), this.#aborted])
+      this.arrived()
     } catch (error) {
       const reason = this.#controller.signal.aborted ? this.#controller.signal.reason : error
       this.abort(reason)
@@ -163,7 +173,6 @@ export class UpstreamSession {
       this.#finish()
       return undefined
     }
-    this.#lastEventAt = this.#clock.now()
     return result.value
   }
 

@@ -224,6 +224,27 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
     expect(provider.calls[0]!.aborted).toBe(true)
   })
 
+  it('does not count a slow client against idleTimeoutMs (backpressure is not upstream silence)', async () => {
+    const events = Array.from({ length: 3000 }, (_, i) => ({
+      type: 'text' as const,
+      text: `t${i} `,
+    }))
+    const { handler, provider } = setup(
+      [{ events: [...events, { type: 'finish', reason: 'stop' }] }],
+      {
+        idleTimeoutMs: 3000,
+        heartbeatMs: 0,
+      },
+    )
+    const response = await handler(post(streamHello))
+    const body = bodyReader(response)
+    await body.read()
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(provider.calls[0]!.aborted).toBe(false)
+    const rest = await body.rest()
+    expect(rest).toMatch(/t2999 .*\n\ndata: \[DONE\]\n\n$/s)
+  })
+
   it('places no cap on the total length of a stream that keeps sending', async () => {
     const channel = new Channel()
     const { handler } = setup([{ channel }], {
