@@ -179,6 +179,16 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
     expect(normalise(await body.rest())).toBe(finish(4) + DONE)
   })
 
+  it('aborts the upstream when the client cancels while only pings were sent', async () => {
+    const { handler, provider } = setup([{ hang: true }], { heartbeatMs: 1000, timeoutMs: 0 })
+    const pending = handler(post(streamHello))
+    await vi.advanceTimersByTimeAsync(1000)
+    const body = bodyReader(await pending)
+    expect(await body.read()).toBe(': ping\n\n')
+    await body.cancel()
+    expect(provider.calls[0]!.aborted).toBe(true)
+  })
+
   it('turns a failure after the heartbeat started into an in-stream error event', async () => {
     const channel = new Channel()
     const { handler } = setup([{ channel }], { heartbeatMs: 1000, timeoutMs: 0, retry: false })
