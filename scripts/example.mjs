@@ -5,6 +5,7 @@
 // `next` runs in its own process group; on SIGINT/SIGTERM exactly that group is ended (never by name).
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { createServer } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { appDir, buildExample, nextBin } from './build-example.mjs'
 
@@ -12,18 +13,30 @@ const port = Number(process.env.PORT || 3000)
 const started = performance.now()
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
 
+const tty = process.stdout.isTTY
+const paint = (code, text) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text)
+
 function log(message) {
-  console.log(`\x1b[2m[example]\x1b[0m ${message}`)
+  console.log(`${paint(2, '[example]')} ${message}`)
 }
 
 function fail(message) {
-  console.error(`\x1b[31m[example]\x1b[0m ${message}`)
+  console.error(`${paint(31, '[example]')} ${message}`)
   process.exit(1)
 }
 
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
   fail(`PORT must be a port number, got ${process.env.PORT}`)
 }
+
+// A taken port is said plainly, before any build.
+const probe = createServer()
+const free = await new Promise((resolve) => {
+  probe.once('error', () => resolve(false))
+  probe.listen(port, () => probe.close(() => resolve(true)))
+})
+if (!free)
+  fail(`port ${port} is in use: stop what holds it, or run PORT=${port + 1} npm run example`)
 
 // 1. The library's dist/ (the app imports it exactly as users do), then the Next.js build.
 try {
@@ -104,7 +117,7 @@ for (let i = 0; i < 600 && !stopping && child.exitCode === null; i++) {
     await response.body?.cancel()
     const seconds = ((performance.now() - started) / 1000).toFixed(1)
     log(
-      `\x1b[1mready in ${seconds} s: open ${url}\x1b[0m  (plain client: ${url}/vanilla.html; Ctrl+C to stop)`,
+      `${paint(1, `ready in ${seconds} s: open ${url}`)}  (plain client: ${url}/vanilla.html; Ctrl+C to stop)`,
     )
     break
   } catch {
