@@ -17,7 +17,8 @@ import { createWorkersAIProvider } from './providers/workers-ai'
 import { readJsonBody } from './read-body'
 import type { CachedAnswer } from './response-cache'
 import { createMemoryCacheStore, ResponseCache } from './response-cache'
-import { encodeText, liveSseStream, replaySse, SSE_HEADERS } from './sse-response'
+import { replaySse } from './sse-replay'
+import { liveSseStream, SSE_HEADERS } from './sse-response'
 import type { StreamingResponse } from './streaming-response'
 import { createStreamingResponse } from './streaming-response'
 import type { UpstreamSession } from './upstream-session'
@@ -176,7 +177,7 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
         if (!request.stream) {
           return jsonResponse(toChatCompletion(hit, id, created), 200, headers('HIT', hit.model))
         }
-        const bytes = encodeText(replaySse(hit, id, created, request.includeUsage))
+        const bytes = replaySse(hit, id, created, request.includeUsage)
         return new Response(bytes, { headers: { ...SSE_HEADERS, ...headers('HIT', hit.model) } })
       }
 

@@ -56,9 +56,10 @@ export interface LiveStreamOptions {
 
 /**
  * The downstream SSE body of a live upstream stream. Pull-based with a high-water mark of one
- * chunk: a pull reads one upstream event (or the few needed to produce bytes) and enqueues it, so
- * a slow client never makes this queue more than one chunk; the upstream read simply waits. While
- * nothing else is sent, a `: ping` comment goes out every `heartbeatMs`.
+ * chunk: a pull turns the upstream events already delivered (at least one, at most 16 KiB of
+ * output) into one chunk and enqueues it, so a slow client never makes this queue more than one
+ * chunk; the upstream read simply waits. While nothing else is sent, a `: ping` comment goes out
+ * every `heartbeatMs`.
  */
 export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8Array> {
   const { clock, heartbeatMs } = options
@@ -233,34 +234,4 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
     },
     { highWaterMark: 1 },
   )
-}
-
-/** The whole SSE body of a cached answer (or any complete answer), as one string. */
-export function replaySse(
-  answer: CachedAnswer,
-  id: string,
-  created: number,
-  includeUsage: boolean,
-): string {
-  const enc = new SseEncoder(id, created, answer.model)
-  let out = enc.role()
-  if (answer.reasoning) out += enc.reasoning(answer.reasoning)
-  if (answer.text) out += enc.content(answer.text)
-  if (answer.toolCalls) {
-    out += enc.toolCalls(
-      answer.toolCalls.map((call, index) => ({
-        index,
-        id: call.id,
-        type: 'function' as const,
-        function: { name: call.function.name, arguments: call.function.arguments },
-      })),
-    )
-  }
-  out += enc.finish(answer.finishReason)
-  if (includeUsage && answer.usage) out += enc.usage(answer.usage)
-  return out + SSE_DONE
-}
-
-export function encodeText(text: string): Uint8Array<ArrayBuffer> {
-  return textEncoder.encode(text)
 }
