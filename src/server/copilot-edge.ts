@@ -4,6 +4,7 @@ import { cacheKey } from './cache-key'
 import { completionId, toChatCompletion } from './chat-completion'
 import type { CopilotEdgeConfig, ResolvedConfig } from './config'
 import { resolveConfig } from './config'
+import { defaultProvider } from './default-provider'
 import { APIError, isAbortError, redactError, ValidationError } from './errors'
 import { withGuards } from './guards'
 import { errorResponse, jsonResponse, methodNotAllowed } from './http-response'
@@ -13,10 +14,10 @@ import { toAPIError } from './map-upstream-error'
 import type { CopilotEdgeMetrics } from './metrics'
 import { MetricsRecorder } from './metrics'
 import type { Provider } from './providers/provider'
-import { createWorkersAIProvider } from './providers/workers-ai'
 import { readJsonBody } from './read-body'
 import type { CachedAnswer } from './response-cache'
 import { createMemoryCacheStore, ResponseCache } from './response-cache'
+import { safeOnChunk } from './safe-on-chunk'
 import { replaySse } from './sse-replay'
 import { liveSseStream, SSE_HEADERS } from './sse-response'
 import type { StreamingResponse } from './streaming-response'
@@ -57,9 +58,10 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
   readonly #logger: Logger
   readonly #metrics = new MetricsRecorder()
   readonly #cache: ResponseCache | undefined
+  readonly #onChunk: (text: string) => void | Promise<void>
+  #upstream: Provider | undefined
   /** `#serve` behind the abuse guards (rate limit, authorize, CORS), built once: one set of buckets. */
   readonly #handler: CopilotEdgeHandler
-  #provider: Provider | undefined
 
   /** Never throws for missing credentials: that is answered per request (502), so `next build` works. */
   constructor(config: CopilotEdgeConfig & { stream?: DefaultStream } = {}) {
@@ -68,6 +70,7 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
       debug: this.#config.debug,
       ...(this.#config.apiKey ? { secret: this.#config.apiKey } : {}),
     })
+    this.#onChunk = safeOnChunk(this.#config.onChunk, this.#logger)
     const cache = this.#config.cache
     if (cache) {
       const store = cache.store ?? createMemoryCacheStore(cache)
@@ -330,7 +333,7 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
     const models = [request.model]
     if (config.fallback && config.fallback !== request.model) models.push(config.fallback)
     return openUpstream({
-      provider: this.#getProvider(),
+      provider: this.#provider(),
       models,
       messages: request.messages,
       params: request.params,
@@ -370,51 +373,10 @@ export class CopilotEdge<DefaultStream extends boolean = false> {
     })
   }
 
-  /**
-   * The config's onChunk, made safe: a throw or rejection is logged and ignored (an observer must
-   * not break the answer). A returned promise is awaited before the delta is passed on, which also
-   * holds back the upstream read: a slow onChunk slows the stream rather than growing a queue.
-   */
-  #onChunk = (text: string): void | Promise<void> => {
-    const onChunk = this.#config.onChunk
-    if (!onChunk) return
-    try {
-      const result = onChunk(text)
-      if (result && typeof (result as Promise<void>).then === 'function') {
-        return (result as Promise<void>).then(undefined, (error: unknown) =>
-          this.#logger.warn('onChunk failed (ignored):', error),
-        )
-      }
-    } catch (error) {
-      this.#logger.warn('onChunk failed (ignored):', error)
-    }
-  }
-
-  #getProvider(): Provider {
-    if (this.#provider) return this.#provider
-    const { provider, apiKey, accountId, baseURL, gateway } = this.#config
-    if (provider) {
-      this.#provider = provider
-      return provider
-    }
-    if (!apiKey || !accountId) {
-      const missing = [
-        ...(apiKey ? [] : ['`apiKey` (or env CLOUDFLARE_API_TOKEN)']),
-        ...(accountId ? [] : ['`accountId` (or env CLOUDFLARE_ACCOUNT_ID)']),
-      ]
-      throw new APIError(
-        `CopilotEdge is not configured: set ${missing.join(' and ')}, or pass a \`provider\`.`,
-        { status: 502, type: 'upstream_error', code: 'missing_credentials' },
-      )
-    }
-    this.#provider = createWorkersAIProvider({
-      accountId,
-      apiKey,
-      baseURL,
-      ...(gateway ? { gateway } : {}),
-      ...(this.#config.fetch ? { fetch: this.#config.fetch } : {}),
-    })
-    return this.#provider
+  /** Built on first use and kept (a misconfiguration is retried on each request). */
+  #provider(): Provider {
+    this.#upstream ??= defaultProvider(this.#config)
+    return this.#upstream
   }
 
   /** What the caller sees: our own errors as they are, any other failure as an APIError. */
