@@ -90,7 +90,7 @@ export async function rssChild(contender, tokens) {
   const servers = []
   const upstreams = {}
   for (const [key, count] of [
-    ['warm', 200],
+    ['warm', Math.min(20_000, tokens / 10)],
     ['long', tokens],
   ]) {
     const { emulator, accountId, apiKey, firstToken } = await createUpstream({ tokens: count })
@@ -123,7 +123,9 @@ export async function rssChild(contender, tokens) {
 
 async function rssMain(name, upstreams) {
   const remote = (key) => ({ ...upstreams[key], fetch: globalThis.fetch })
-  // One short warm-up stream so module loading and JIT are in the baseline, not the growth.
+  // A warm-up stream a tenth as long, so module loading, JIT and V8's young generation (which grows
+  // to its working size under any allocation rate) are in the baseline: what remains is growth
+  // with the length of the stream.
   const warm = await buildContenders(remote('warm'))
   await consume(warm.contenders.find((c) => c.name === name))
   globalThis.gc()
