@@ -21,15 +21,37 @@ const MAX_BATCH_CHARS = 16 * 1024
 /** Microtask turns an already-delivered upstream event needs to come through the provider. */
 const SOON_TICKS = 24
 
-/** Whether `promise` settles within SOON_TICKS microtasks, i.e. without waiting for I/O. */
-async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false
-  const mark = () => {
-    settled = true
+/**
+ * Tells whether an upstream read settles within SOON_TICKS microtasks, i.e. without waiting for
+ * I/O, and hands over its result. One per stream, its callbacks allocated once (hot path).
+ */
+class SoonPoller {
+  #settled = false
+  #failed = false
+  #result: IteratorResult<UpstreamEvent> | undefined
+  #error: unknown
+  readonly #onValue = (result: IteratorResult<UpstreamEvent>) => {
+    this.#settled = true
+    this.#result = result
   }
-  promise.then(mark, mark)
-  for (let i = 0; i < SOON_TICKS && !settled; i++) await undefined
-  return settled
+  readonly #onError = (error: unknown) => {
+    this.#settled = true
+    this.#failed = true
+    this.#error = error
+  }
+
+  /** The result when `read` settles soon (throws its error); undefined when it is still pending. */
+  async poll(
+    read: Promise<IteratorResult<UpstreamEvent>>,
+  ): Promise<IteratorResult<UpstreamEvent> | undefined> {
+    this.#settled = false
+    this.#failed = false
+    read.then(this.#onValue, this.#onError)
+    for (let i = 0; i < SOON_TICKS && !this.#settled; i++) await undefined
+    if (!this.#settled) return undefined
+    if (this.#failed) throw this.#error
+    return this.#result
+  }
 }
 
 export interface LiveStreamOptions {
@@ -70,6 +92,7 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
   let started = false
   /** The next event, already asked for by the previous pull (its batch ended before it arrived). */
   let pending: Promise<IteratorResult<UpstreamEvent>> | undefined
+  const poller = new SoonPoller()
   let lastSentAt = clock.now()
   let heartbeat: unknown
   let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined
@@ -154,13 +177,18 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
           if (!started) out = enc.role()
           started = true
           let event = live.take()
+          let ready: IteratorResult<UpstreamEvent> | undefined
           let next = event ? undefined : (pending ?? live.read())
           pending = undefined
           for (;;) {
             if (!event) {
-              live.waiting()
-              const result = await next!
-              live.arrived()
+              let result = ready
+              ready = undefined
+              if (!result) {
+                live.waiting()
+                result = await next!
+                live.arrived()
+              }
               if (closed) return
               if (result.done) {
                 live.settle()
@@ -209,9 +237,13 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
             // encodes and client reads. Only events that settle within a few microtasks join the
             // batch: nothing waits on the network while holding bytes back (no added latency), and
             // a batch is capped at MAX_BATCH_CHARS, so the queue stays bounded.
-            if (out !== '' && !(await settlesSoon(next))) {
-              pending = next
-              break
+            if (out !== '') {
+              ready = await poller.poll(next)
+              if (closed) return
+              if (!ready) {
+                pending = next
+                break
+              }
             }
           }
           send(controller, out)
