@@ -1,10 +1,11 @@
 // Malformed requests over real loopback HTTP: every one gets a 4xx with a readable OpenAI error
 // body, never a 5xx, never an upstream call, and the server answers a good request right after.
+import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCopilotEdgeHandler } from '../../src/server'
 import { createWorkersAIEmulator, type EmulatorServer } from '../../src/testing'
+import { serveHandler } from '../helpers/serve-handler'
 import { endlessRequest, type RawResponse, rawRequest } from './http'
-import { serveHandler } from './serve-local'
 
 const MODEL = '@cf/meta/llama-3.1-8b-instruct'
 const OTHER = '@cf/meta/llama-3.2-3b-instruct'
@@ -59,6 +60,27 @@ const cases: Case[] = [
     param: null,
   },
   { name: 'a UTF-16 body', body: Buffer.from(JSON.stringify(ok), 'utf16le'), status: 400 },
+  {
+    name: 'a UTF-16 body that says charset=utf-16',
+    headers: { 'Content-Type': 'application/json; charset=utf-16' },
+    body: Buffer.from(JSON.stringify(ok), 'utf16le'),
+    status: 400,
+    param: null,
+  },
+  {
+    name: 'a Latin-1 body that says so',
+    headers: { 'Content-Type': 'application/json; charset=iso-8859-1' },
+    body: Buffer.from('{"messages":[{"role":"user","content":"caf\xe9"}]}', 'latin1'),
+    status: 400,
+    param: null,
+  },
+  {
+    name: 'a gzip-compressed body (never inflated: no decompression bomb)',
+    headers: { 'Content-Encoding': 'gzip' },
+    body: gzipSync(JSON.stringify(ok)),
+    status: 400,
+    param: null,
+  },
   // messages
   { name: 'no messages', body: {}, status: 400, param: 'messages' },
   { name: 'messages null', body: { messages: null }, status: 400, param: 'messages' },
@@ -411,7 +433,7 @@ const cases: Case[] = [
 ]
 
 let upstream: EmulatorServer
-let server: { url: string; close(): Promise<void> }
+let server: { origin: string; close(): Promise<void> }
 const emulator = createWorkersAIEmulator({ reply: 'Hello from the emulator.' })
 
 beforeAll(async () => {
@@ -441,11 +463,11 @@ function send(c: Case): Promise<RawResponse> {
         : JSON.stringify(c.body)
   const headers = { ...JSON_HEADERS, ...c.headers }
   if (headers['Content-Type'] === '') delete (headers as Record<string, string>)['Content-Type']
-  return rawRequest(server.url, { method: c.method ?? 'POST', headers, body })
+  return rawRequest(server.origin, { method: c.method ?? 'POST', headers, body })
 }
 
 async function expectGoodRequestServed(): Promise<void> {
-  const res = await rawRequest(server.url, { headers: JSON_HEADERS, body: JSON.stringify(ok) })
+  const res = await rawRequest(server.origin, { headers: JSON_HEADERS, body: JSON.stringify(ok) })
   expect(res.status).toBe(200)
   expect(JSON.parse(res.body).choices[0].message.content).toBe('Hello from the emulator.')
 }
@@ -483,7 +505,7 @@ describe('bad input over loopback HTTP', () => {
 
   it('answers 413 to a body with no Content-Length that never ends, without buffering it', async () => {
     const before = emulator.requests.length
-    const res = await endlessRequest(server.url)
+    const res = await endlessRequest(server.origin)
     expectOpenAIError(res, { status: 413, param: null })
     // The answer came once the 1 MiB cap was passed, not after the sender gave up.
     expect(res.bytesSent).toBeLessThan(8 * 1024 * 1024)
@@ -497,7 +519,7 @@ describe('bad input over loopback HTTP', () => {
   })
 
   it('answers a streaming request that is malformed with JSON, not SSE', async () => {
-    const res = await rawRequest(server.url, {
+    const res = await rawRequest(server.origin, {
       headers: { ...JSON_HEADERS, Accept: 'text/event-stream' },
       body: JSON.stringify({ stream: true, messages: [{ role: 'wizard', content: 'x' }] }),
     })

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CopilotEdgeConfig, createCopilotEdgeHandler } from '../../src/server'
 import { createWorkersAIEmulator, type EmulatorFault, type EmulatorServer } from '../../src/testing'
-import { serveHandler } from './serve-local'
+import { serveHandler } from '../helpers/serve-handler'
 import { readStream } from './sse'
 
 const TEXT = 'tok0 tok1 tok2 tok3 tok4 tok5 '
@@ -148,7 +148,7 @@ const cases: FaultCase[] = [
 
 const emulator = createWorkersAIEmulator({ tokens: 6 })
 let upstream: EmulatorServer
-const servers: { url: string; close(): Promise<void> }[] = []
+const servers: { origin: string; close(): Promise<void> }[] = []
 let url: string
 let prompts = 0
 
@@ -167,7 +167,7 @@ async function serveWith(config: Partial<CopilotEdgeConfig>): Promise<string> {
     }),
   )
   servers.push(server)
-  return server.url
+  return server.origin
 }
 
 beforeAll(async () => {

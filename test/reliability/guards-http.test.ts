@@ -3,14 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CopilotEdgeConfig, createCopilotEdgeHandler } from '../../src/server'
 import { createWorkersAIEmulator, type EmulatorServer } from '../../src/testing'
+import { serveHandler } from '../helpers/serve-handler'
 import { rawRequest } from './http'
-import { serveHandler } from './serve-local'
 import { readStream } from './sse'
 
 const APP = 'https://app.example'
 const emulator = createWorkersAIEmulator({ tokens: 3 })
 let upstream: EmulatorServer
-const servers: { url: string; close(): Promise<void> }[] = []
+const servers: { origin: string; close(): Promise<void> }[] = []
 let t = 0
 
 async function serveWith(config: Partial<CopilotEdgeConfig>): Promise<string> {
@@ -24,7 +24,7 @@ async function serveWith(config: Partial<CopilotEdgeConfig>): Promise<string> {
     }),
   )
   servers.push(server)
-  return server.url
+  return server.origin
 }
 
 beforeAll(async () => {

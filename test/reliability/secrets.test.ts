@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type CopilotEdgeConfig, createCopilotEdgeHandler } from '../../src/server'
 import { createWorkersAIEmulator, type EmulatorFault, type EmulatorServer } from '../../src/testing'
+import { serveHandler } from '../helpers/serve-handler'
 import { rawRequest } from './http'
-import { serveHandler } from './serve-local'
 
 const KEY = 'cfut_S3CR3T-k3y-7f3a9c2e4b1d8e6f5a0c3b2d1e9f8a7b'
 const WRONG_KEY = 'cfut_WR0NG-k3y-0a1b2c3d4e5f60718293a4b5c6d7e8f9'
@@ -23,7 +23,7 @@ function leaks(haystack: string, key: string): string[] {
 
 const emulator = createWorkersAIEmulator({ apiToken: KEY, tokens: 4 })
 let upstream: EmulatorServer
-const servers: { url: string; close(): Promise<void> }[] = []
+const servers: { origin: string; close(): Promise<void> }[] = []
 const logLines: string[] = []
 const consoleLines: string[] = []
 const seen: { what: string; text: string }[] = []
@@ -51,7 +51,7 @@ async function serveWith(config: Partial<CopilotEdgeConfig>): Promise<string> {
     }),
   )
   servers.push(server)
-  return server.url
+  return server.origin
 }
 
 beforeAll(async () => {
