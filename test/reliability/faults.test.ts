@@ -333,6 +333,82 @@ describe('upstream faults over loopback HTTP', () => {
   }
 })
 
+describe('client disconnects over loopback HTTP (no timeouts configured: only the disconnect can stop the upstream)', () => {
+  let target: string
+  beforeAll(async () => {
+    target = await serveWith({ timeoutMs: 0, idleTimeoutMs: 0, heartbeatMs: 0 })
+  })
+
+  /** Waits until the emulator saw the upstream request aborted, or fails after 2 s. */
+  async function upstreamAborted(): Promise<void> {
+    const until = Date.now() + 2000
+    while (!emulator.requests[0]?.aborted) {
+      if (Date.now() > until) throw new Error('the upstream request was never aborted')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+
+  it('mid-stream: the upstream request is aborted at once, and the next request is served', async () => {
+    emulator.reset()
+    emulator.fault({ type: 'stall-mid-stream', afterTokens: 2, ms: 60_000 })
+    const controller = new AbortController()
+    const res = await fetch(target, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'disconnect 1' }] }),
+      signal: controller.signal,
+    })
+    const reader = res.body!.getReader()
+    let seen = ''
+    while (!seen.includes('tok1')) seen += new TextDecoder().decode((await reader.read()).value)
+    controller.abort()
+    await upstreamAborted()
+    expect(emulator.requests[0]?.completed).toBe(false)
+    await expectAfterwards(target, 'disconnect 1', true, false)
+  })
+
+  for (const stream of [false, true]) {
+    it(`while waiting for the first byte (${stream ? 'streaming' : 'non-streaming'}): the upstream request is aborted`, async () => {
+      emulator.reset()
+      emulator.fault({ type: 'stall', ms: 60_000 })
+      const controller = new AbortController()
+      const pending = fetch(target, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          stream,
+          messages: [{ role: 'user', content: `disconnect ${stream}` }],
+        }),
+        signal: controller.signal,
+      })
+      while (emulator.requests.length === 0) await new Promise((r) => setTimeout(r, 5))
+      controller.abort()
+      await expect(pending).rejects.toThrow()
+      await upstreamAborted()
+      await expectAfterwards(target, `disconnect ${stream}`, stream, false)
+    })
+  }
+
+  it('while only pings were sent: the upstream request is aborted', async () => {
+    const pinging = await serveWith({ timeoutMs: 0, idleTimeoutMs: 0, heartbeatMs: 30 })
+    emulator.reset()
+    emulator.fault({ type: 'stall', ms: 60_000 })
+    const controller = new AbortController()
+    const res = await fetch(pinging, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'pings only' }] }),
+      signal: controller.signal,
+    })
+    expect(res.status).toBe(200)
+    const first = new TextDecoder().decode((await res.body!.getReader().read()).value)
+    expect(first).toBe(': ping\n\n')
+    controller.abort()
+    await upstreamAborted()
+    await expectAfterwards(pinging, 'pings only', true, false)
+  })
+})
+
 function describeOutcome(want: Expected): string {
   const calls = `${want.calls} upstream call${want.calls === 1 ? '' : 's'}`
   if (want.inStream) return `200 then an in-stream ${want.type}, no [DONE], ${calls}`
