@@ -8,7 +8,10 @@ export type Authorize = (request: Request) => boolean | Response | Promise<boole
 export interface GuardsConfig {
   /** Per-client token bucket. Default `false`: a library must not turn callers away by surprise. */
   rateLimit?: RateLimitConfig | false
-  /** Runs after the rate limit (so it is itself protected from floods), before the body is read. */
+  /**
+   * Runs after the rate limit (so it is itself protected from floods), before the body is read. It
+   * must not consume the body: to look at it, read `request.clone()`.
+   */
   authorize?: Authorize
   /** Default `false`: same-origin only, as browsers enforce without CORS headers. */
   cors?: CorsConfig | false
@@ -79,6 +82,17 @@ export function withGuards(
           { message: 'Unauthorized.', type: 'invalid_request_error', code: 'unauthorized' },
           { 'WWW-Authenticate': 'Bearer' },
         )
+      }
+      if (request.bodyUsed) {
+        // The handler could only answer "empty body" or worse: say what is actually wrong.
+        logger.error(
+          'authorize read the request body; it must read `request.clone()` instead. Answering 500.',
+        )
+        return errorResponse(500, {
+          message: 'The server could not check authorization.',
+          type: 'server_error',
+          code: 'authorize_failed',
+        })
       }
     }
     return handler(request)

@@ -87,6 +87,28 @@ describe('withGuards', () => {
     expect(handler).toHaveBeenCalledTimes(1)
   })
 
+  it('answers 500 (logged) when authorize consumed the body, and works when it read a clone', async () => {
+    const logger = { error: vi.fn() }
+    const handler = vi.fn(async (request: Request) => Response.json(await request.json()))
+    const consuming = withGuards(
+      { authorize: async (r) => (await r.json()).messages !== undefined },
+      handler,
+      { logger },
+    )
+    const res = await consuming(post())
+    expect(res.status).toBe(500)
+    expect((await res.json()).error.code).toBe('authorize_failed')
+    expect(logger.error.mock.calls[0]?.[0]).toMatch(/request\.clone\(\)/)
+    expect(handler).not.toHaveBeenCalled()
+    const cloning = withGuards(
+      { authorize: async (r) => (await r.clone().json()).messages !== undefined },
+      handler,
+    )
+    const ok = await cloning(post())
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toEqual({ messages: [] })
+  })
+
   it('treats a truthy non-true verdict as a refusal (only true lets a request through)', async () => {
     const guarded = withGuards({ authorize: () => 'yes' as unknown as boolean }, fakeHandler())
     expect((await guarded(post())).status).toBe(401)
