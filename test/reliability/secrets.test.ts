@@ -2,7 +2,11 @@
 // debug logging on, across successes, cache hits, bad input and every upstream fault, including
 // upstream error messages that quote the Authorization header back at us.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type CopilotEdgeConfig, createCopilotEdgeHandler } from '../../src/server'
+import {
+  type CopilotEdgeConfig,
+  createCopilotEdgeHandler,
+  createOpenAICompatibleProvider,
+} from '../../src/server'
 import { createWorkersAIEmulator, type EmulatorFault, type EmulatorServer } from '../../src/testing'
 import { serveHandler } from '../helpers/serve-handler'
 import { rawRequest } from './http'
@@ -29,6 +33,7 @@ const consoleLines: string[] = []
 const seen: { what: string; text: string }[] = []
 let url: string
 let consoleUrl: string
+let openaiUrl: string
 
 const captureLogger = {
   debug: (...args: unknown[]) => logLines.push(args.map(String).join(' ')),
@@ -74,6 +79,16 @@ beforeAll(async () => {
   url = await serveWith({ logger: captureLogger })
   // The default logger is console: the same requests through it, console spied.
   consoleUrl = await serveWith({})
+  // The OpenAI-compatible provider (the emulator's /ai/v1 route) holds the key itself: the engine's
+  // config has none, so the provider's own redaction is what is tested.
+  openaiUrl = await serveWith({
+    apiKey: undefined,
+    logger: captureLogger,
+    provider: createOpenAICompatibleProvider({
+      baseURL: `${upstream.baseURL}/accounts/${emulator.accountId}/ai/v1`,
+      apiKey: KEY,
+    }),
+  })
 })
 
 afterAll(async () => {
@@ -160,14 +175,22 @@ describe('the API key never leaves the server', () => {
     expect(emulator.requests[0]?.headers.authorization).toBe(`Bearer ${KEY}`)
   })
 
-  for (const target of ['capture logger', 'console'] as const) {
+  for (const target of [
+    'capture logger',
+    'console logger',
+    'OpenAI-compatible provider',
+  ] as const) {
     for (const stream of [false, true]) {
       for (const f of faults) {
-        it(`${f.name}, ${stream ? 'streaming' : 'non-streaming'}, logging to the ${target}`, async () => {
+        it(`${f.name}, ${stream ? 'streaming' : 'non-streaming'}, through the ${target}`, async () => {
           emulator.reset()
           emulator.fault(f.fault)
           const res = await send(
-            target === 'console' ? consoleUrl : url,
+            target === 'console logger'
+              ? consoleUrl
+              : target === 'capture logger'
+                ? url
+                : openaiUrl,
             ask(`${f.name} ${stream} ${target}`, stream),
           )
           expect(res.status).not.toBe(500)
