@@ -4,7 +4,11 @@
 // upstream again, and the one after that is a cache hit, so the check can fail), and that the
 // process keeps serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CopilotEdgeConfig, createCopilotEdgeHandler } from '../../src/server'
+import {
+  type CopilotEdgeConfig,
+  createCopilotEdgeHandler,
+  createOpenAICompatibleProvider,
+} from '../../src/server'
 import { createWorkersAIEmulator, type EmulatorFault, type EmulatorServer } from '../../src/testing'
 import { serveHandler } from '../helpers/serve-handler'
 import { readStream } from './sse'
@@ -150,6 +154,7 @@ const emulator = createWorkersAIEmulator({ tokens: 6 })
 let upstream: EmulatorServer
 const servers: { origin: string; close(): Promise<void> }[] = []
 let url: string
+let openaiUrl: string
 let prompts = 0
 
 async function serveWith(config: Partial<CopilotEdgeConfig>): Promise<string> {
@@ -173,6 +178,12 @@ async function serveWith(config: Partial<CopilotEdgeConfig>): Promise<string> {
 beforeAll(async () => {
   upstream = await emulator.listen({ port: 0 })
   url = await serveWith({})
+  openaiUrl = await serveWith({
+    provider: createOpenAICompatibleProvider({
+      baseURL: `${upstream.baseURL}/accounts/${emulator.accountId}/ai/v1`,
+      apiKey: emulator.apiToken,
+    }),
+  })
 })
 
 afterAll(async () => {
@@ -256,23 +267,31 @@ async function expectAfterwards(target: string, prompt: string, stream: boolean,
 }
 
 describe('upstream faults over loopback HTTP', () => {
-  for (const c of cases) {
-    for (const stream of [false, true]) {
-      const want = stream ? c.stream : c.json
-      if (!want) continue
-      it(`${c.name}, ${stream ? 'streaming' : 'non-streaming'}: ${describeOutcome(want)}`, async () => {
-        emulator.reset()
-        emulator.fault(c.faults)
-        const prompt = `fault case ${++prompts}`
-        const res = await ask(url, prompt, stream)
-        await expectOutcome(res, stream, want)
-        await emulator.idle()
-        expect(emulator.requests).toHaveLength(want.calls)
-        if (want.upstreamAborted) {
-          expect(emulator.requests.every((r) => r.aborted)).toBe(true)
-        }
-        await expectAfterwards(url, prompt, stream, want.cachedAfter ?? false)
-      })
+  // Both wire shapes: Workers AI's native frames (the default provider on /ai/run) and OpenAI chunks
+  // (the OpenAI-compatible provider on the emulator's /ai/v1 route).
+  for (const route of ['Workers AI /ai/run', 'OpenAI-compatible /ai/v1'] as const) {
+    for (const c of cases) {
+      for (const stream of [false, true]) {
+        const want = stream ? c.stream : c.json
+        if (!want) continue
+        it(`${route}: ${c.name}, ${stream ? 'streaming' : 'non-streaming'}: ${describeOutcome(want)}`, async () => {
+          const target = route === 'Workers AI /ai/run' ? url : openaiUrl
+          emulator.reset()
+          emulator.fault(c.faults)
+          const prompt = `fault case ${++prompts}`
+          const res = await ask(target, prompt, stream)
+          await expectOutcome(res, stream, want)
+          await emulator.idle()
+          expect(emulator.requests).toHaveLength(want.calls)
+          expect(emulator.requests[0]?.route).toBe(
+            route === 'Workers AI /ai/run' ? 'run' : 'chat-completions',
+          )
+          if (want.upstreamAborted) {
+            expect(emulator.requests.every((r) => r.aborted)).toBe(true)
+          }
+          await expectAfterwards(target, prompt, stream, want.cachedAfter ?? false)
+        })
+      }
     }
   }
 
