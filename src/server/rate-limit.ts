@@ -44,6 +44,7 @@ export type RateLimitDecision =
 /** Keys longer than this are cut: a header value must not become an unbounded map key. */
 const MAX_KEY_LENGTH = 128
 const DEFAULT_MAX_KEYS = 10_000
+const TOKEN_EPSILON = 1e-9
 
 /**
  * The client's IP from the standard proxy headers: `CF-Connecting-IP`, then the first hop of
@@ -134,12 +135,13 @@ export function createRateLimiter(config: RateLimitConfig): RateLimiter {
       const tokens = previous
         ? Math.min(capacity, previous.tokens + elapsed * refillPerMs)
         : capacity
-      if (tokens < 1) {
+      // The epsilon absorbs floating-point error: a client that waited exactly retryAfterMs gets in.
+      if (tokens < 1 - TOKEN_EPSILON) {
         // Keep the refilled count so the wait is measured from now, not from the last request.
         await store.set(key, { tokens, updatedAt: t }, (capacity - tokens) / refillPerMs)
-        return { allowed: false, key, retryAfterMs: (1 - tokens) / refillPerMs }
+        return { allowed: false, key, retryAfterMs: Math.ceil((1 - tokens) / refillPerMs) }
       }
-      const left = tokens - 1
+      const left = Math.max(0, tokens - 1)
       await store.set(key, { tokens: left, updatedAt: t }, (capacity - left) / refillPerMs)
       return { allowed: true, key, remaining: Math.floor(left) }
     },

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
 import {
   clientIp,
@@ -165,5 +166,69 @@ describe('the default clock', () => {
     } finally {
       vi.useRealTimers()
     }
+  })
+})
+
+describe('token bucket properties', () => {
+  it('never allows more than capacity + rate × elapsed in any window, and never refuses a client that waited retryAfterMs', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        fc.double({ min: 0.01, max: 50, noNaN: true }),
+        fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 120 }),
+        async (capacity, refillPerSecond, gaps) => {
+          let t = 0
+          const limiter = createRateLimiter({ capacity, refillPerSecond, now: () => t })
+          const allowedAt: number[] = []
+          for (const gap of gaps) {
+            t += gap
+            const decision = await limiter.check(req())
+            if (decision.allowed) {
+              allowedAt.push(t)
+              continue
+            }
+            expect(decision.retryAfterMs).toBeGreaterThan(0)
+            // Waiting exactly as told always succeeds.
+            const saved = t
+            t += decision.retryAfterMs
+            const retry = await limiter.check(req())
+            expect(retry.allowed).toBe(true)
+            allowedAt.push(t)
+            expect(t).toBeGreaterThan(saved)
+          }
+          for (let i = 0; i < allowedAt.length; i++) {
+            for (let j = i; j < allowedAt.length; j++) {
+              const window = allowedAt[j]! - allowedAt[i]!
+              const bound = capacity + (refillPerSecond * window) / 1000
+              expect(j - i + 1).toBeLessThanOrEqual(Math.floor(bound + 1e-9))
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it('clientIp: any header value gives a non-empty key of at most 128 characters', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          'cf-connecting-ip': fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
+          'x-forwarded-for': fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
+          'x-real-ip': fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
+        }),
+        (raw) => {
+          const headers: Record<string, string> = {}
+          for (const [k, v] of Object.entries(raw)) {
+            // Only what a Headers object accepts: printable ASCII without CR/LF.
+            if (v !== undefined) headers[k] = v.replace(/[^\x20-\x7e]/g, '')
+          }
+          const key = clientIp(req(headers))
+          expect(key.length).toBeGreaterThan(0)
+          expect(key.length).toBeLessThanOrEqual(128)
+          expect(key).toBe(key.trim())
+        },
+      ),
+    )
   })
 })
