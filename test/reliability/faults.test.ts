@@ -428,6 +428,72 @@ describe('client disconnects over loopback HTTP (no timeouts configured: only th
   })
 })
 
+describe('identical concurrent non-stream requests share one upstream call, over loopback HTTP', () => {
+  let target: string
+  beforeAll(async () => {
+    target = await serveWith({ timeoutMs: 0, idleTimeoutMs: 0, heartbeatMs: 0 })
+  })
+
+  const send = (prompt: string, signal?: AbortSignal) =>
+    fetch(target, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: prompt }] }),
+      ...(signal ? { signal } : {}),
+    })
+
+  async function oneUpstreamCallArrived(): Promise<void> {
+    while (emulator.requests.length === 0) await new Promise((r) => setTimeout(r, 5))
+  }
+
+  it('one caller leaving does not abort the call the others wait for', async () => {
+    emulator.reset()
+    emulator.fault({ type: 'stall', ms: 300 })
+    const leaving = new AbortController()
+    const a = send('shared 1', leaving.signal)
+    const b = send('shared 1')
+    await oneUpstreamCallArrived()
+    await new Promise((r) => setTimeout(r, 50))
+    leaving.abort()
+    await expect(a).rejects.toThrow()
+    const answer = await b
+    expect(await expectComplete(answer, false)).toBe('MISS')
+    await emulator.idle()
+    expect(emulator.requests).toHaveLength(1)
+    expect(emulator.requests[0]?.aborted).toBe(false)
+  })
+
+  it('the last caller leaving aborts the upstream call, and nothing is cached', async () => {
+    emulator.reset()
+    emulator.fault({ type: 'stall', ms: 60_000 })
+    const controllers = [new AbortController(), new AbortController(), new AbortController()]
+    const pending = controllers.map((c) => send('shared 2', c.signal))
+    await oneUpstreamCallArrived()
+    for (const c of controllers) c.abort()
+    for (const p of pending) await expect(p).rejects.toThrow()
+    const until = Date.now() + 2000
+    while (!emulator.requests[0]?.aborted && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    expect(emulator.requests).toHaveLength(1)
+    expect(emulator.requests[0]?.aborted).toBe(true)
+    await expectAfterwards(target, 'shared 2', false, false)
+  })
+
+  it('a shared failure reaches every caller, and is not cached', async () => {
+    emulator.reset()
+    emulator.fault({ type: 'error-frame', afterTokens: 1, message: 'Out of capacity.' })
+    const answers = await Promise.all([send('shared 3'), send('shared 3'), send('shared 3')])
+    for (const res of answers) {
+      expect(res.status).toBe(502)
+      expect((await res.json()).error.message).toMatch(/Out of capacity/)
+    }
+    await emulator.idle()
+    expect(emulator.requests).toHaveLength(1)
+    await expectAfterwards(target, 'shared 3', false, false)
+  })
+})
+
 function describeOutcome(want: Expected): string {
   const calls = `${want.calls} upstream call${want.calls === 1 ? '' : 's'}`
   if (want.inStream) return `200 then an in-stream ${want.type}, no [DONE], ${calls}`
