@@ -25,6 +25,7 @@ export type {
   GenerationParams,
   Provider,
   ProviderRequest,
+  UpstreamBatchIterator,
   UpstreamEvent,
 } from './providers/provider'
 export { UpstreamError } from './providers/provider'

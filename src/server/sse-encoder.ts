@@ -3,6 +3,8 @@ import type { FinishReason, OpenAIErrorBody, ToolCallDelta, Usage } from '../sha
 /** A comment line: keeps proxies and clients from timing the connection out. */
 export const SSE_PING = ': ping\n\n'
 export const SSE_DONE = 'data: [DONE]\n\n'
+/** What follows the JSON string of a content delta, to the end of its event. */
+export const CONTENT_SUFFIX = '},"finish_reason":null}]}\n\n'
 
 /** The downstream wire: OpenAI `chat.completion.chunk` events, each with an increasing `id:`. */
 export class SseEncoder {
@@ -12,11 +14,19 @@ export class SseEncoder {
   // per token and gives byte-identical output (same key order).
   readonly #head: string
   readonly #choiceHead: string
+  /** A content event is `id: <n>` + this + the JSON string of the text + CONTENT_SUFFIX. */
+  readonly contentPrefix: string
   #id = 0
 
   constructor(id: string, created: number, model: string) {
     this.#head = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)}`
     this.#choiceHead = `${this.#head},"choices":[{"index":0,"delta":`
+    this.contentPrefix = `\ndata: ${this.#choiceHead}{"content":`
+  }
+
+  /** Takes the next event id (for writers that build an event's bytes themselves). */
+  nextId(): number {
+    return ++this.#id
   }
 
   #event(json: string): string {
@@ -35,7 +45,7 @@ export class SseEncoder {
   }
 
   content(text: string): string {
-    return this.#delta(`{"content":${JSON.stringify(text)}}`)
+    return `id: ${++this.#id}${this.contentPrefix}${JSON.stringify(text)}${CONTENT_SUFFIX}`
   }
 
   reasoning(text: string): string {

@@ -4,6 +4,7 @@ import type { ValidationError } from './errors'
 import { APIError, errorBody } from './errors'
 import type { UpstreamEvent } from './providers/provider'
 import type { CachedAnswer } from './response-cache'
+import { SseBatch } from './sse-batch'
 import { SSE_DONE, SSE_PING, SseEncoder } from './sse-encoder'
 import { ClientAbort, type UpstreamSession } from './upstream-session'
 
@@ -16,10 +17,12 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 // One encoder for every stream: encode() allocates only the output bytes.
 const textEncoder = new TextEncoder()
 
-/** Most characters of SSE text sent as one chunk (the bound on what a pull queues). */
-const MAX_BATCH_CHARS = 16 * 1024
-/** Microtask turns an already-delivered upstream event needs to come through the provider. */
+/** Most bytes of SSE sent as one chunk, give or take one event (the bound on what a pull queues). */
+const MAX_BATCH_BYTES = 16 * 1024
+/** Microtask turns an already-delivered upstream read needs to come through the provider. */
 const SOON_TICKS = 24
+
+type BatchResult = IteratorResult<UpstreamEvent[], unknown>
 
 /**
  * Tells whether an upstream read settles within SOON_TICKS microtasks, i.e. without waiting for
@@ -28,9 +31,9 @@ const SOON_TICKS = 24
 class SoonPoller {
   #settled = false
   #failed = false
-  #result: IteratorResult<UpstreamEvent> | undefined
+  #result: BatchResult | undefined
   #error: unknown
-  readonly #onValue = (result: IteratorResult<UpstreamEvent>) => {
+  readonly #onValue = (result: BatchResult) => {
     this.#settled = true
     this.#result = result
   }
@@ -41,9 +44,7 @@ class SoonPoller {
   }
 
   /** The result when `read` settles soon (throws its error); undefined when it is still pending. */
-  async poll(
-    read: Promise<IteratorResult<UpstreamEvent>>,
-  ): Promise<IteratorResult<UpstreamEvent> | undefined> {
+  async poll(read: Promise<BatchResult>): Promise<BatchResult | undefined> {
     this.#settled = false
     this.#failed = false
     read.then(this.#onValue, this.#onError)
@@ -78,28 +79,39 @@ export interface LiveStreamOptions {
 
 /**
  * The downstream SSE body of a live upstream stream. Pull-based with a high-water mark of one
- * chunk: a pull turns the upstream events already delivered (at least one, at most 16 KiB of
- * output) into one chunk and enqueues it, so a slow client never makes this queue more than one
- * chunk; the upstream read simply waits. While nothing else is sent, a `: ping` comment goes out
- * every `heartbeatMs`.
+ * chunk: a pull turns the upstream events already delivered (at least one, about 16 KiB of output
+ * at most) into one chunk and enqueues it, so a slow client never makes this queue more than one
+ * chunk; what is left of the provider's last batch (one network read's events) waits for the
+ * next pull, and the upstream read simply waits. While nothing else is sent, a `: ping` comment
+ * goes out every `heartbeatMs`.
  */
 export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8Array> {
   const { clock, heartbeatMs } = options
   let session: UpstreamSession | undefined
   let encoder: SseEncoder | undefined
+  let bytes: SseBatch | undefined
   let builder: AnswerBuilder | undefined
   let closed = false
   let started = false
-  /** The next event, already asked for by the previous pull (its batch ended before it arrived). */
-  let pending: Promise<IteratorResult<UpstreamEvent>> | undefined
+  /** The provider's last batch, sent from `index` on (a pull stops at MAX_BATCH_BYTES). */
+  let events: UpstreamEvent[] = []
+  let index = 0
+  /** The next batch, already asked for by the previous pull (its chunk went before it arrived). */
+  let pending: Promise<BatchResult> | undefined
   const poller = new SoonPoller()
   let lastSentAt = clock.now()
   let heartbeat: unknown
   let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined
 
   const send = (controller: ReadableStreamDefaultController<Uint8Array>, text: string) => {
+    sendBytes(controller, textEncoder.encode(text))
+  }
+  const sendBytes = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    chunk: Uint8Array,
+  ) => {
     lastSentAt = clock.now()
-    controller.enqueue(textEncoder.encode(text))
+    controller.enqueue(chunk)
   }
   const end = (outcome: 'complete' | 'error' | 'cancelled', error?: unknown) => {
     if (closed) return
@@ -161,42 +173,63 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
       },
       async pull(controller) {
         if (closed) return
-        // Bytes of this batch: sent before the error event if the upstream fails mid-batch.
-        let out = ''
+        // This chunk's bytes: sent before the error event if the upstream fails mid-batch.
+        let out: SseBatch | undefined
         try {
           if (!session) {
             session = await options.session
             if (closed) return
             watch(session, controller)
             encoder = new SseEncoder(options.id, options.created, session.model)
+            bytes = new SseBatch(encoder)
             builder = new AnswerBuilder(session.model, options.keepAnswer)
           }
           const live = session
           const enc = encoder!
           const acc = builder!
-          if (!started) out = enc.role()
+          out = bytes!
+          if (!started) {
+            out.write(enc.role())
+            const first = live.take()
+            if (first) {
+              events = [first]
+              index = 0
+            }
+          }
           started = true
-          let event = live.take()
-          let ready: IteratorResult<UpstreamEvent> | undefined
-          let next = event ? undefined : (pending ?? live.read())
-          pending = undefined
           for (;;) {
-            if (!event) {
-              let result = ready
-              ready = undefined
-              if (!result) {
+            if (index >= events.length) {
+              const read = pending ?? live.readBatch()
+              pending = undefined
+              let result: BatchResult | undefined
+              if (out.size > 0) {
+                // Hot path: events the upstream already delivered (many frames arrive in one
+                // network read, and the provider hands them over as one batch) join this chunk,
+                // so a 200k-token stream is not 200k enqueues and client reads. Only reads that
+                // settle within a few microtasks join: nothing waits on the network while
+                // holding bytes back (no added latency).
+                result = await poller.poll(read)
+                if (closed) return
+                if (!result) {
+                  pending = read
+                  break
+                }
+              } else {
                 live.waiting()
-                result = await next!
+                result = await read
                 live.arrived()
+                if (closed) return
               }
-              if (closed) return
               if (result.done) {
                 live.settle()
                 // The provider ends with a finish event; ending without one is a truncation.
                 throw new Error('The upstream stream ended without a finish_reason.')
               }
-              event = result.value
+              events = result.value
+              index = 0
+              continue
             }
+            const event = events[index++] as UpstreamEvent
             acc.add(event)
             switch (event.type) {
               case 'text':
@@ -205,20 +238,21 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
                   const waiting = options.onChunk(event.text)
                   if (waiting) await waiting
                 }
-                out += enc.content(event.text)
+                out.content(event.text)
                 break
               case 'reasoning':
-                if (event.text !== '') out += enc.reasoning(event.text)
+                if (event.text !== '') out.write(enc.reasoning(event.text))
                 break
               case 'tool-call':
-                out += enc.toolCalls([event.delta])
+                out.write(enc.toolCalls([event.delta]))
                 break
               case 'usage':
                 break
               case 'finish': {
-                out += enc.finish(event.reason)
-                if (options.includeUsage && acc.usage) out += enc.usage(acc.usage)
-                send(controller, out + SSE_DONE)
+                out.write(enc.finish(event.reason))
+                if (options.includeUsage && acc.usage) out.write(enc.usage(acc.usage))
+                out.write(SSE_DONE)
+                sendBytes(controller, out.take())
                 live.release()
                 controller.close()
                 end('complete')
@@ -226,32 +260,21 @@ export function liveSseStream(options: LiveStreamOptions): ReadableStream<Uint8A
                 return
               }
             }
-            event = undefined
-            next = live.read()
-            if (out.length >= MAX_BATCH_CHARS) {
-              pending = next
-              break
-            }
-            // Hot path: events the upstream already delivered (many frames arrive in one network
-            // read) are batched into this one chunk, so a 200k-token stream is not 200k enqueues,
-            // encodes and client reads. Only events that settle within a few microtasks join the
-            // batch: nothing waits on the network while holding bytes back (no added latency), and
-            // a batch is capped at MAX_BATCH_CHARS, so the queue stays bounded.
-            if (out !== '') {
-              ready = await poller.poll(next)
-              if (closed) return
-              if (!ready) {
-                pending = next
-                break
-              }
-            }
+            // The bound on a chunk: the rest of the batch waits for the next pull.
+            if (out.size >= MAX_BATCH_BYTES) break
           }
-          send(controller, out)
+          sendBytes(controller, out.take())
         } catch (error) {
           if (closed) return
           const visible = options.toError(session ? session.fail(error) : error)
           try {
-            send(controller, out + SseEncoder.error(errorBody(visible)))
+            const text = SseEncoder.error(errorBody(visible))
+            if (out) {
+              out.write(text)
+              sendBytes(controller, out.take())
+            } else {
+              send(controller, text)
+            }
             controller.close()
           } catch {
             // The client is already gone.

@@ -4,7 +4,7 @@ import { APIError } from './errors'
 import type { Logger } from './logger'
 import { isModelNotFound, toAPIError } from './map-upstream-error'
 import type { GenerationParams, Provider, UpstreamEvent } from './providers/provider'
-import { UpstreamError } from './providers/provider'
+import { hasBatches, UpstreamError } from './providers/provider'
 import type { RetryPolicy } from './retry'
 import { isRetryable, withRetry } from './retry'
 
@@ -48,6 +48,9 @@ export class UpstreamSession {
   /** Rejects when the session is aborted, so a provider that ignores its signal cannot hang us. */
   readonly #aborted: Promise<never>
   #first: UpstreamEvent | undefined
+  /** Events of the last batch not yet returned by `next()`, from `#index` on. */
+  #events: UpstreamEvent[] = []
+  #index = 0
   /** Since when we wait for the upstream, or -1 while we do not (the consumer is busy or slow). */
   #waitingSince = -1
   #watchdog: unknown
@@ -107,13 +110,15 @@ export class UpstreamSession {
   }
 
   /**
-   * The provider's own next() promise, unwrapped (hot path: no per-event allocation). The caller
-   * calls `waiting()` before it awaits one and `arrived()` after, `settle()` at the end, and maps
-   * failures with `fail()`; it must not rely on the promise settling after an abort (`signal`
-   * tells it instead).
+   * The provider's next events, unwrapped (hot path): its own `nextBatch()` promise when it has
+   * one (one promise per network read, not per event), else its next() as a batch of one. The
+   * caller calls `waiting()` before it awaits one and `arrived()` after, `settle()` at the end,
+   * and maps failures with `fail()`; it must not rely on the promise settling after an abort
+   * (`signal` tells it instead).
    */
-  read(): Promise<IteratorResult<UpstreamEvent>> {
-    return this.#iterator.next()
+  readBatch(): Promise<IteratorResult<UpstreamEvent[], unknown>> {
+    const iterator = this.#iterator
+    return hasBatches(iterator) ? iterator.nextBatch() : iterator.next().then(asBatch)
   }
 
   /** We now wait for the upstream (idle time counts from here). */
@@ -159,21 +164,29 @@ export class UpstreamSession {
       return first
     }
     if (this.#closed) return undefined
-    let result: IteratorResult<UpstreamEvent>
-    this.waiting()
-    try {
-      result = await Promise.race([this.#iterator.next(), this.#aborted])
-      this.arrived()
-    } catch (error) {
-      const reason = this.#controller.signal.aborted ? this.#controller.signal.reason : error
-      this.abort(reason)
-      throw toAPIError(reason, this.model)
+    // Events the provider already handed over come without a race or a timer read.
+    if (this.#index < this.#events.length) return this.#events[this.#index++]
+    for (;;) {
+      let result: IteratorResult<UpstreamEvent[], unknown>
+      this.waiting()
+      try {
+        result = await Promise.race([this.readBatch(), this.#aborted])
+        this.arrived()
+      } catch (error) {
+        const reason = this.#controller.signal.aborted ? this.#controller.signal.reason : error
+        this.abort(reason)
+        throw toAPIError(reason, this.model)
+      }
+      if (result.done) {
+        this.#finish()
+        return undefined
+      }
+      const events = result.value
+      if (events.length === 0) continue
+      this.#events = events
+      this.#index = 1
+      return events[0]
     }
-    if (result.done) {
-      this.#finish()
-      return undefined
-    }
-    return result.value
   }
 
   /** Aborts the upstream request (client gone, timeout, or the consumer stopped early). */
@@ -191,6 +204,10 @@ export class UpstreamSession {
     this.#clock.clearTimeout(this.#watchdog)
     this.#unlink()
   }
+}
+
+function asBatch(result: IteratorResult<UpstreamEvent>): IteratorResult<UpstreamEvent[], unknown> {
+  return result.done ? result : { done: false, value: [result.value] }
 }
 
 /** Aborts `controller` when `signal` does; returns the undo. */

@@ -2,10 +2,12 @@ import type { EventSourceMessage, EventSourceParser, ParseError } from 'eventsou
 import { createParser } from 'eventsource-parser'
 import type { FinishReason, ToolCallDelta } from '../../shared/chat-types'
 import { errorInfoFromJSON, redact } from './error-body'
-import type { UpstreamEvent } from './provider'
+import { nativeFrameText } from './native-frame'
+import type { UpstreamBatchIterator, UpstreamEvent } from './provider'
 import { UpstreamError } from './provider'
 import { createToolCallId } from './tool-call-id'
 import { messageOf } from './upstream-http'
+import { Utf8Chunks } from './utf8-chunks'
 import {
   argumentsText,
   normalizeFinishReason,
@@ -32,12 +34,13 @@ const DEFAULT_MAX_BUFFER = 1024 * 1024
  *
  * Pull-based: a chunk is read from `body` only when the consumer asks for an event and none is
  * queued, so a slow consumer slows the upstream down (backpressure). `return()` (a `break` out of
- * `for await`) cancels the body. The iterator is single-use.
+ * `for await`) cancels the body. The iterator is single-use. `nextBatch()` hands over every event
+ * parsed from the current read at once (see `UpstreamBatchIterator`).
  */
 export function normalizeStream(
   body: ReadableStream<Uint8Array>,
   options: NormalizeStreamOptions = {},
-): AsyncIterableIterator<UpstreamEvent> {
+): AsyncIterableIterator<UpstreamEvent> & UpstreamBatchIterator {
   return new StreamNormalizer(body, options)
 }
 
@@ -81,17 +84,17 @@ type State = 'open' | 'ending' | 'draining' | 'closed'
 /** After [DONE], at most this many bytes are read (and ignored) before the body is cancelled. */
 const MAX_DRAIN_BYTES = 64 * 1024
 
-class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
+class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, UpstreamBatchIterator {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>
-  private readonly decoder = new TextDecoder()
+  private readonly decoder = new Utf8Chunks()
   private readonly parser: EventSourceParser
   private readonly signal: AbortSignal | undefined
   private readonly label: string
   private readonly secret: string | undefined
 
-  // Events parsed but not yet handed out. Drained from `head` and truncated to empty once drained,
-  // so one array serves the whole stream (no shift(), no per-chunk array).
-  private readonly queue: UpstreamEvent[] = []
+  // Events parsed but not yet handed out. next() drains it from `head` and truncates it to empty
+  // once drained (no shift()); nextBatch() hands the whole array over and starts a new one.
+  private queue: UpstreamEvent[] = []
   private head = 0
   private state: State = 'open'
   private failure: unknown = undefined
@@ -137,19 +140,37 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
         }
         return { done: false, value }
       }
-      if (this.failure !== undefined) {
-        const failure = this.failure
-        this.failure = undefined
-        this.close()
-        throw failure
-      }
-      if (this.state === 'draining') await this.drain()
-      if (this.state !== 'open') {
-        this.close()
-        return DONE_RESULT
-      }
-      await this.pull()
+      if (await this.refill()) return DONE_RESULT
     }
+  }
+
+  async nextBatch(): Promise<IteratorResult<UpstreamEvent[], undefined>> {
+    for (;;) {
+      if (this.head < this.queue.length) {
+        const value = this.head === 0 ? this.queue : this.queue.slice(this.head)
+        this.queue = []
+        this.head = 0
+        return { done: false, value }
+      }
+      if (await this.refill()) return DONE_RESULT
+    }
+  }
+
+  /** Nothing is queued: throws a pending failure, or reads on; true once the stream is over. */
+  private async refill(): Promise<boolean> {
+    if (this.failure !== undefined) {
+      const failure = this.failure
+      this.failure = undefined
+      this.close()
+      throw failure
+    }
+    if (this.state === 'draining') await this.drain()
+    if (this.state !== 'open') {
+      this.close()
+      return true
+    }
+    await this.pull()
+    return false
   }
 
   async return(): Promise<IteratorResult<UpstreamEvent>> {
@@ -182,7 +203,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
       // Our abort listener cancels the reader, which ends a pending read quietly.
       if (signal?.aborted) this.abortNow(undefined)
       this.atEnd = true
-      this.feed(this.decoder.decode())
+      this.feed(this.decoder.end())
       // The SSE spec discards an event without its blank line; flushing one lets a final
       // `data: [DONE]` (or a lone trailing `\r`) count. A frame cut mid-JSON is ignored (atEnd).
       this.feed('\n\n')
@@ -190,7 +211,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
       this.end()
       return
     }
-    this.feed(this.decoder.decode(chunk.value, { stream: true }))
+    this.feed(this.decoder.decode(chunk.value))
     if (this.failure !== undefined) {
       this.state = 'closed'
       void this.release()
@@ -258,6 +279,13 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent> {
       return
     }
     if (data === '') return
+    // Hot path: the commonest frame, {"response":"…","p":"…"}, without JSON.parse (see
+    // nativeFrameText: where it answers, the frame is exactly what onFrame would read as text).
+    const text = nativeFrameText(data)
+    if (text !== undefined) {
+      if (text !== '') this.queue.push({ type: 'text', text })
+      return
+    }
     let frame: unknown
     try {
       frame = JSON.parse(data)

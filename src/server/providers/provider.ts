@@ -41,6 +41,31 @@ export type UpstreamEvent =
   | { type: 'usage'; usage: Usage }
   | { type: 'finish'; reason: FinishReason }
 
+/**
+ * Optional and additive: the iterator of the iterable `Provider.stream()` resolves to may also
+ * offer `nextBatch()`, handing over in one call every event already parsed (typically one network
+ * read's worth). The engine uses it when present and falls back to `next()` otherwise, so a plain
+ * `AsyncIterable<UpstreamEvent>` (an async generator) stays a complete provider.
+ *
+ * Why: a 200,000-token stream is ~600 network reads but 200,000 events; one promise per read
+ * instead of one per event is what lets the engine keep up with a pass-through proxy.
+ */
+export interface UpstreamBatchIterator extends AsyncIterator<UpstreamEvent> {
+  /**
+   * Resolves with at least one event, in order, and the same events `next()` would have given
+   * one by one (the two may be mixed); `done` at the end; rejects as `next()` would. The array
+   * is the caller's to keep.
+   */
+  nextBatch(): Promise<IteratorResult<UpstreamEvent[], undefined>>
+}
+
+/** Whether `iterator` offers `nextBatch()` (see `UpstreamBatchIterator`). */
+export function hasBatches(
+  iterator: AsyncIterator<UpstreamEvent>,
+): iterator is UpstreamBatchIterator {
+  return typeof (iterator as Partial<UpstreamBatchIterator>).nextBatch === 'function'
+}
+
 export interface CompletionResult {
   text: string
   reasoning?: string
