@@ -1,6 +1,7 @@
 import type { EventSourceMessage, EventSourceParser, ParseError } from 'eventsource-parser'
 import { createParser } from 'eventsource-parser'
 import type { FinishReason, ToolCallDelta } from '../../shared/chat-types'
+import { ContentTemplate } from './content-template'
 import { errorInfoFromJSON, redact } from './error-body'
 import { nativeFrameText } from './native-frame'
 import type { UpstreamBatchIterator, UpstreamEvent } from './provider'
@@ -110,6 +111,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
   // upstreams repeat cumulative usage on every frame; this is a hot path).
   private rawUsage: unknown = undefined
   private readonly openedToolIndexes = new Set<number>()
+  private readonly template = new ContentTemplate()
   private nextToolIndex = 0
 
   constructor(body: ReadableStream<Uint8Array>, options: NormalizeStreamOptions) {
@@ -281,7 +283,8 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
     if (data === '') return
     // Hot path: the commonest frame, {"response":"…","p":"…"}, without JSON.parse (see
     // nativeFrameText: where it answers, the frame is exactly what onFrame would read as text).
-    const text = nativeFrameText(data)
+    // And OpenAI content chunks shaped like the last one JSON.parse read (see ContentTemplate).
+    const text = nativeFrameText(data) ?? this.template.match(data)
     if (text !== undefined) {
       if (text !== '') this.queue.push({ type: 'text', text })
       return
@@ -304,10 +307,10 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
       })
       return
     }
-    this.onFrame(frame as Frame)
+    this.onFrame(frame as Frame, data)
   }
 
-  private onFrame(frame: Frame): void {
+  private onFrame(frame: Frame, data: string): void {
     if (frame.choices !== undefined) {
       // An OpenAI chat.completion.chunk (OpenAI-typed models on /ai/run, /ai/v1, OpenAI-compatible servers).
       if (Array.isArray(frame.choices) && frame.choices.length > 0) {
@@ -317,6 +320,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
           const delta = choice.delta
           if (delta != null) {
             const content = delta.content
+            const queued = this.queue.length
             if (typeof content === 'string' && content !== '') {
               this.queue.push({ type: 'text', text: content })
             }
@@ -324,7 +328,18 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
             if (typeof reasoning === 'string' && reasoning !== '') {
               this.queue.push({ type: 'reasoning', text: reasoning })
             }
-            if (delta.tool_calls !== undefined) this.onToolCalls(delta.tool_calls)
+            if (delta.tool_calls !== undefined) {
+              this.onToolCalls(delta.tool_calls)
+            } else if (
+              this.queue.length === queued + 1 &&
+              typeof content === 'string' &&
+              content !== '' &&
+              choice.finish_reason == null &&
+              frame.usage == null
+            ) {
+              // Its only effect was this one text event: later chunks like it skip JSON.parse.
+              this.template.learn(data, content)
+            }
           }
           this.onFinishReason(choice.finish_reason)
         }
