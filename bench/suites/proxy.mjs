@@ -155,7 +155,7 @@ if (process.argv[2] === '--rss-child') {
 export async function run({ quick }) {
   const tokens = quick ? 5_000 : 20_000
   const rounds = quick ? 2 : 7
-  const ttftRounds = quick ? 15 : 60
+  const ttftRounds = quick ? 20 : 200
   const rssTokens = quick ? 10_000 : 200_000
   const rssRepeats = quick ? 1 : 3
 
@@ -165,7 +165,11 @@ export async function run({ quick }) {
   const { contenders: shortContenders } = await buildContenders(short)
 
   for (const c of contenders) await consume(c) // warm-up (JIT, module init)
-  const ttft = await interleave(shortContenders, ttftRounds, (c) => consume(c))
+  for (let i = 0; i < ttftRounds / 4; i++) for (const c of shortContenders) await consume(c)
+  const ttft = await interleave(shortContenders, ttftRounds, (c, round) => {
+    if (round % 50 === 49) short.emulator.reset() // its request log grows with every request
+    return consume(c)
+  })
   const long = await interleave(contenders, rounds, (c) => consume(c))
 
   const rss = new Map()
