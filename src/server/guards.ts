@@ -1,5 +1,10 @@
 import { type CorsConfig, createCors } from './cors'
-import { createRateLimiter, type RateLimitConfig, retryAfterSeconds } from './rate-limit'
+import {
+  createRateLimiter,
+  type RateLimitConfig,
+  type RateLimitDecision,
+  retryAfterSeconds,
+} from './rate-limit'
 
 /** Decides whether a request may use the endpoint: `false` → 401, a `Response` is sent as is. */
 export type Authorize = (request: Request) => boolean | Response | Promise<boolean | Response>
@@ -49,7 +54,15 @@ export function withGuards(
 
   const guarded: Handler = async (request) => {
     if (limiter) {
-      const decision = await limiter.check(request)
+      let decision: RateLimitDecision
+      try {
+        decision = await limiter.check(request)
+      } catch (error) {
+        // A failing store (Redis down) or key function must not take the endpoint down with it:
+        // the request goes through, loudly. Like the response cache, the limiter fails open.
+        logger.error('rate limit check failed; letting the request through:', errorText(error))
+        decision = { allowed: true, key: null, remaining: 0 }
+      }
       if (!decision.allowed) {
         const seconds = retryAfterSeconds(decision.retryAfterMs)
         return errorResponse(

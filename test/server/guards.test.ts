@@ -48,6 +48,48 @@ describe('withGuards', () => {
     expect((await guarded(post())).status).toBe(200)
   })
 
+  it('lets requests through (and logs) when the rate-limit store or key function fails', async () => {
+    const logger = { error: vi.fn() }
+    const handler = fakeHandler()
+    const guarded = withGuards(
+      {
+        rateLimit: {
+          capacity: 1,
+          refillPerSecond: 1,
+          store: {
+            get: async () => {
+              throw new Error('redis down')
+            },
+            set: () => {},
+          },
+        },
+      },
+      handler,
+      { logger },
+    )
+    expect((await guarded(post())).status).toBe(200)
+    expect((await guarded(post())).status).toBe(200)
+    expect(logger.error).toHaveBeenCalledWith(
+      'rate limit check failed; letting the request through:',
+      'Error: redis down',
+    )
+    const throwingKey = withGuards(
+      {
+        rateLimit: {
+          capacity: 1,
+          refillPerSecond: 1,
+          key: () => {
+            throw new Error('no session')
+          },
+        },
+      },
+      handler,
+      { logger },
+    )
+    expect((await throwingKey(post())).status).toBe(200)
+    expect(handler).toHaveBeenCalledTimes(3)
+  })
+
   it('sends 401 JSON when authorize says false, a custom Response as is, and 500 (logged) when it throws', async () => {
     const handler = fakeHandler()
     const logger = { error: vi.fn() }
