@@ -3,6 +3,7 @@
 // made, that nothing failed or truncated was cached (the same request afterwards reaches the
 // upstream again, and the one after that is a cache hit, so the check can fail), and that the
 // process keeps serving.
+import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type CopilotEdgeConfig,
@@ -491,6 +492,52 @@ describe('identical concurrent non-stream requests share one upstream call, over
     await emulator.idle()
     expect(emulator.requests).toHaveLength(1)
     await expectAfterwards(target, 'shared 3', false, false)
+  })
+})
+
+describe('a client that stops reading, over loopback HTTP', () => {
+  it('pauses the upstream (bounded buffering, not a timeout), and its disconnect aborts it', async () => {
+    const long = createWorkersAIEmulator({ tokens: 5_000_000 })
+    const longUpstream = await long.listen({ port: 0 })
+    const served = await serveHandler(
+      createCopilotEdgeHandler({
+        apiKey: long.apiToken,
+        accountId: long.accountId,
+        baseURL: longUpstream.baseURL,
+        idleTimeoutMs: 200,
+        logger: silent,
+      }),
+    )
+    try {
+      const req = http.request(served.origin, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+      })
+      req.on('error', () => {})
+      req.on('response', (res) => res.pause())
+      req.end(JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'never read' }] }))
+      const sent = async () => {
+        await new Promise((r) => setTimeout(r, 400))
+        return long.requests[0]?.tokensSent ?? 0
+      }
+      const first = await sent()
+      const second = await sent()
+      // Paused at whatever the socket buffers hold: far from the 5,000,000-token reply.
+      expect(first).toBeGreaterThan(0)
+      expect(second).toBe(first)
+      expect(second).toBeLessThan(1_000_000)
+      // Backpressure is not upstream silence: idleTimeoutMs (200 ms) did not fire.
+      expect(long.requests[0]?.aborted).toBe(false)
+      req.destroy()
+      const until = Date.now() + 2000
+      while (!long.requests[0]?.aborted && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      expect(long.requests[0]?.aborted).toBe(true)
+    } finally {
+      await served.close()
+      await longUpstream.close()
+    }
   })
 })
 
