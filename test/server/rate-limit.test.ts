@@ -170,7 +170,7 @@ describe('the default clock', () => {
 })
 
 describe('token bucket properties', () => {
-  it('never allows more than capacity + rate × elapsed in any window, and never refuses a client that waited retryAfterMs', async () => {
+  it('never allows more than capacity plus rate times the window, and never refuses a client that waited retryAfterMs', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 20 }),
