@@ -52,7 +52,7 @@ process.on('message', (message) => {
     process.send({
       type: 'stats',
       peakRss,
-      rss: process.memoryUsage.rss(),
+      memory: process.memoryUsage(),
       cpu: process.cpuUsage(),
     })
     if (message.resetPeak) peakRss = process.memoryUsage.rss()
