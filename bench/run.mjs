@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --only=readers,proxy]`: runs every benchmark on this machine, each
 // suite in its own process, and prints ONE table of medians and ratios (ours / peer, measured side
-// by side in the same run). Full runs write bench/results.json; quick runs bench/results.quick.json.
+// by side in the same run). A full run of every suite writes bench/results.json; a --quick or --only
+// run writes bench/results.partial.json (git-ignored), so it never overwrites the full figures.
 // Goals are reported, never asserted: the exit code is non-zero only if a benchmark crashed.
 import { fork, spawnSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
@@ -125,7 +126,7 @@ const results = {
   missing,
   crashed,
 }
-const file = join(benchDir, quick ? 'results.quick.json' : 'results.json')
+const file = join(benchDir, quick || only ? 'results.partial.json' : 'results.json')
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
 console.log(`written to ${file.slice(rootDir.length + 1)}`)
 if (crashed.length > 0) process.exitCode = 1
