@@ -1,6 +1,9 @@
 // The emulator on loopback in its own process, pacing tokens (argv: tokens tokenDelayMs).
 import { loadOurs } from './ours.mjs'
 
+// A killed bench run closes the IPC channel: never outlive the parent.
+process.on('disconnect', () => process.exit(0))
+
 const [tokens, tokenDelayMs] = process.argv.slice(2).map(Number)
 const { module: testing, missing } = await loadOurs('testing')
 if (!testing?.createWorkersAIEmulator) {

@@ -58,6 +58,8 @@ process.on('message', (message) => {
     if (message.resetPeak) peakRss = process.memoryUsage.rss()
   }
 })
+// A killed bench run closes the IPC channel: never outlive the parent.
+process.on('disconnect', () => process.exit(0))
 process.on('SIGTERM', () => {
   server.close()
   server.closeAllConnections?.()
