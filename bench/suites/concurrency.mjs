@@ -171,13 +171,16 @@ export async function run({ quick }) {
       }
     }
     for (const s of servers) await level(s.port, 20, 30_000) // warm-up
-    // One stream at a time, the servers taking turns, so they see the same machine state.
+    // One stream at a time, the servers taking turns by batches, so they see the same machine state.
+    // Batches, not single streams: a process that idled while the others took their turn runs its
+    // next request on cold caches, which measured ~40% more CPU per start (5.5 vs 3.9 ms here).
     const serialCount = quick ? 20 : 60
+    const serialBatch = 10
     const before = new Map()
     for (const s of servers) before.set(s, await ask(s.child, 'stats'))
     const firsts = new Map(servers.map((s) => [s, []]))
-    for (let i = 0; i < serialCount; i++) {
-      for (const s of servers) firsts.get(s).push(...(await serial(s.port, 1)))
+    for (let i = 0; i < serialCount; i += serialBatch) {
+      for (const s of servers) firsts.get(s).push(...(await serial(s.port, serialBatch)))
     }
     for (const s of servers) {
       const after = await ask(s.child, 'stats')
