@@ -49,7 +49,7 @@ function lastUserText(messages: unknown[]): string {
   return ''
 }
 
-export function defaultReply(messages: unknown[]): string {
+function defaultReply(messages: unknown[]): string {
   const said = lastUserText(messages).trim()
   return `This answer comes from the copilotedge Workers AI emulator, not a real model. You said: ${said || '(nothing)'}`
 }
@@ -133,7 +133,7 @@ function planToolCall(tool: EmulatorTool, userText: string): ToolCallPlan {
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
 /** Letters and digits only: Mistral's schema wants tool call ids matching `[a-zA-Z0-9]{9}`. */
-export function randomId(length: number): string {
+function randomId(length: number): string {
   let id = ''
   for (let i = 0; i < length; i++) id += ALPHANUMERIC[Math.floor(Math.random() * 62)]
   return id

@@ -27,7 +27,7 @@ export function completionFromBody(body: unknown, label: string): CompletionResu
 }
 
 /** The `result` of a v4 envelope, or the body itself when it is not one. */
-export function unwrapEnvelope(body: unknown): unknown {
+function unwrapEnvelope(body: unknown): unknown {
   if (typeof body === 'object' && body !== null && 'result' in body) {
     const envelope = body as { result: unknown; success?: unknown; errors?: unknown }
     if ('success' in envelope || 'errors' in envelope) return envelope.result

@@ -47,7 +47,7 @@ export async function postJSON(options: PostJSONOptions): Promise<Response> {
 }
 
 /** Turns a non-2xx answer into an `UpstreamError` (reads the body; never includes the secret). */
-export async function errorFromResponse(
+async function errorFromResponse(
   response: Response,
   options: { signal: AbortSignal; label: string; secret?: string },
 ): Promise<UpstreamError> {

@@ -118,7 +118,7 @@ function isReadableStream(value: unknown): value is ReadableStream<Uint8Array> {
  * Workers AI answers that code with, or 500 for a code outside the table. An error without a code
  * (the binding's transport failed) is `network`.
  */
-export function bindingError(error: unknown): UpstreamError {
+function bindingError(error: unknown): UpstreamError {
   const raw = cleanAiErrorMessage(messageOf(error))
   const match = /^(\d{3,5})\s*:\s*(.*)$/s.exec(raw)
   if (match === null) {
