@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -37,7 +45,11 @@ function extractSamples(markdown: string): Sample[] {
 
 const samples = extractSamples(readme)
 const dir = mkdtempSync(join(tmpdir(), 'copilotedge-readme-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const copilotkitDir = join(root, 'example-copilotkit', '.readme-samples')
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+  rmSync(copilotkitDir, { recursive: true, force: true })
+})
 
 describe('README.md code samples', () => {
   it('has TypeScript samples to check (the extractor found them)', () => {
@@ -52,31 +64,40 @@ describe('README.md code samples', () => {
     ).toBe(true)
     // The samples import `copilotedge`, `react`, ... as a user's project would: from node_modules.
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir')
-    const files = samples.map((sample, i) => {
-      const file = join(dir, `sample-${String(i + 1).padStart(2, '0')}.${sample.lang}`)
+    // CopilotKit's packages are example-copilotkit's own (not the root's): its samples are written
+    // inside that package, so they resolve its node_modules (CI installs it); without it they are
+    // left out.
+    const hasCopilotKit = existsSync(
+      join(root, 'example-copilotkit', 'node_modules', '@copilotkit'),
+    )
+    if (hasCopilotKit) mkdirSync(copilotkitDir, { recursive: true })
+    const usesCopilotKit = (code: string) => /from '@copilotkit\//.test(code)
+    const files = samples.flatMap((sample, i) => {
+      if (usesCopilotKit(sample.code) && !hasCopilotKit) return []
+      const folder = usesCopilotKit(sample.code) ? copilotkitDir : dir
+      const file = join(folder, `sample-${String(i + 1).padStart(2, '0')}.${sample.lang}`)
       // A block without import/export would share the global scope with the others.
       const isModule = /^\s*(import|export)\s/m.test(sample.code)
       writeFileSync(file, isModule ? sample.code : `${sample.code}\nexport {}\n`)
       return { file, sample }
     })
 
-    const program = ts.createProgram(
-      files.map((f) => f.file),
-      {
-        target: ts.ScriptTarget.ES2022,
-        module: ts.ModuleKind.ESNext,
-        moduleResolution: ts.ModuleResolutionKind.Bundler,
-        lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
-        types: ['node'],
-        jsx: ts.JsxEmit.ReactJSX,
-        strict: true,
-        noUncheckedIndexedAccess: true,
-        verbatimModuleSyntax: true,
-        isolatedModules: true,
-        skipLibCheck: true,
-        noEmit: true,
-      },
-    )
+    // Workers' own module (no @cloudflare/workers-types here): the one export the samples use.
+    const workers = join(root, 'test', 'server', 'stores', 'cloudflare', 'cloudflare-workers.d.ts')
+    const program = ts.createProgram([...files.map((f) => f.file), workers], {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
+      types: ['node'],
+      jsx: ts.JsxEmit.ReactJSX,
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      verbatimModuleSyntax: true,
+      isolatedModules: true,
+      skipLibCheck: true,
+      noEmit: true,
+    })
 
     const problems = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
       const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')

@@ -1,9 +1,15 @@
+import type { CacheStore } from './cache/response-cache'
 import type { Clock } from './clock'
 import { systemClock } from './clock'
-import type { GuardsConfig } from './guards'
+import type { ResolvedResumeConfig, ResumeConfig } from './engine/resume-registry'
+import { resolveResume } from './engine/resume-registry'
+import type { StreamStore } from './engine/stream-store'
+import type { CompressionSetting } from './http/compress-sse'
+import type { GuardsConfig } from './http/guards'
 import type { Logger } from './logger'
+import type { ProtocolName } from './protocols/protocol'
 import type { Provider } from './providers/provider'
-import type { CacheStore } from './response-cache'
+import type { TelemetryConfig } from './telemetry/telemetry-config'
 
 export const DEFAULT_MODEL = '@cf/meta/llama-3.1-8b-instruct'
 export const DEFAULT_BASE_URL = 'https://api.cloudflare.com/client/v4'
@@ -73,11 +79,17 @@ export interface CopilotEdgeConfig extends GuardsConfig {
   timeoutMs?: number
   /** Ms allowed between upstream events once streaming. Default 30_000. `0`: no limit. */
   idleTimeoutMs?: number
-  /** Ms between `: ping` comments while nothing else is sent. Default 15_000. `0`: none. */
+  /**
+   * Ms between `: ping` comments while nothing else is sent. Default 5_000: under the 10 s idle
+   * limit of Bun and of many proxies. `0`: none.
+   */
   heartbeatMs?: number
   /** Request size limits (a `0` turns that limit off). */
   limits?: LimitsConfig
-  /** Workers AI REST base. Default `https://api.cloudflare.com/client/v4`. */
+  /**
+   * Workers AI REST base. Default: env `COPILOTEDGE_BASE_URL` (e.g. `npx copilotedge emulator`),
+   * else `https://api.cloudflare.com/client/v4`.
+   */
   baseURL?: string
   /** Cloudflare AI Gateway for the default provider. */
   gateway?: GatewayConfig
@@ -85,6 +97,46 @@ export interface CopilotEdgeConfig extends GuardsConfig {
   fetch?: typeof fetch
   /** The upstream. Default: the Workers AI REST provider built from the settings above. */
   provider?: Provider
+  /**
+   * Prefix caching: every turn of a conversation carries the same `x-session-affinity` (a hash of
+   * the conversation id the client gave, else of the conversation's opening), so Workers AI serves
+   * the repeated prompt prefix from its cache (REST and binding providers). Default true. `false`:
+   * no header.
+   */
+  sessionAffinity?: boolean
+  /**
+   * The protocols the HTTP handler accepts (chosen per request by URL path, else body shape).
+   * Default: all of them. Any other request gets a 400 naming what this endpoint speaks.
+   */
+  protocols?: ProtocolName[]
+  /**
+   * SSE answers compressed (gzip, br or zstd, as the request's `Accept-Encoding` allows) with a
+   * flush per batch of events, on runtimes with `node:zlib` (Node ≥ 20.16, Bun, Deno; not on
+   * Cloudflare Workers) with `'auto'`. Default `false`: off, because Next.js route handlers drop a
+   * response's `Content-Encoding` (the browser would get compressed bytes it cannot read) and it
+   * costs ~10x the handler's own CPU per event. One request opts out with
+   * `X-CopilotEdge-Compression: off` (or `Accept-Encoding: identity`).
+   */
+  compression?: CompressionSetting
+  /**
+   * Resumable streams: each Chat Completions stream is kept (bounded) under the id sent in
+   * `X-CopilotEdge-Stream-Id`; `GET ?stream=<id>` with `Last-Event-ID` continues it, `DELETE
+   * ?stream=<id>` stops it, and a dropped connection no longer aborts the upstream at once (it
+   * runs on for `graceMs`). Default false.
+   */
+  resume?: boolean | ResumeConfig
+  /**
+   * OpenTelemetry spans and metrics per the GenAI semantic conventions (README "Observability"):
+   * `true` uses the globally registered providers, or give a `tracer`/`meter`. Default off. Never
+   * the prompt or the answer unless `recordContent`; never the key.
+   */
+  telemetry?: boolean | TelemetryConfig
+  /**
+   * Streaming answers shared between instances (`createRedisStreamStore({ client })`): identical
+   * concurrent streams on any instance make one upstream call (with a cache), and with `resume` a
+   * stream can be resumed or stopped on any instance. Default: none (per instance).
+   */
+  streams?: StreamStore
   /** Time, timers and randomness (tests). Default: the system's. */
   clock?: Clock
 }
@@ -109,6 +161,12 @@ export interface ResolvedConfig {
   gateway: GatewayConfig | undefined
   fetch: typeof fetch | undefined
   provider: Provider | undefined
+  sessionAffinity: boolean
+  protocols: ReadonlySet<ProtocolName> | undefined
+  compression: CompressionSetting
+  resume: ResolvedResumeConfig | false
+  telemetry: TelemetryConfig | undefined
+  streams: StreamStore | undefined
   clock: Clock
 }
 
@@ -128,6 +186,11 @@ function count(value: number | undefined, fallback: number, name: string): numbe
     throw new TypeError(`copilotedge: ${name} must be a number ≥ 0, got ${String(value)}`)
   }
   return value
+}
+
+function compressionSetting(value: CompressionSetting | undefined): CompressionSetting {
+  if (value === undefined || value === 'auto' || value === false) return value ?? false
+  throw new TypeError(`copilotedge: compression must be 'auto' or false, got ${String(value)}`)
 }
 
 export function resolveConfig(config: CopilotEdgeConfig = {}): ResolvedConfig {
@@ -169,16 +232,22 @@ export function resolveConfig(config: CopilotEdgeConfig = {}): ResolvedConfig {
     },
     timeoutMs: count(config.timeoutMs, 30_000, 'timeoutMs'),
     idleTimeoutMs: count(config.idleTimeoutMs, 30_000, 'idleTimeoutMs'),
-    heartbeatMs: count(config.heartbeatMs, 15_000, 'heartbeatMs'),
+    heartbeatMs: count(config.heartbeatMs, 5_000, 'heartbeatMs'),
     limits: {
       maxBodyBytes: count(limits.maxBodyBytes, 1024 * 1024, 'limits.maxBodyBytes'),
       maxMessages: count(limits.maxMessages, 500, 'limits.maxMessages'),
       maxMessageChars: count(limits.maxMessageChars, 100_000, 'limits.maxMessageChars'),
     },
-    baseURL: config.baseURL ?? DEFAULT_BASE_URL,
+    baseURL: nonEmpty(config.baseURL) ?? env('COPILOTEDGE_BASE_URL') ?? DEFAULT_BASE_URL,
     gateway: config.gateway,
     fetch: config.fetch,
     provider: config.provider,
+    sessionAffinity: config.sessionAffinity ?? true,
+    protocols: config.protocols ? new Set(config.protocols) : undefined,
+    compression: compressionSetting(config.compression),
+    resume: resolveResume(config.resume),
+    telemetry: config.telemetry === true ? {} : config.telemetry || undefined,
+    streams: config.streams,
     clock: config.clock ?? systemClock,
   }
 }

@@ -1,3 +1,5 @@
+import type { Usage } from '../shared/chat-types'
+
 export interface CopilotEdgeMetrics {
   /** Requests handled (HTTP and `handleRequest`). */
   requests: number
@@ -11,8 +13,16 @@ export interface CopilotEdgeMetrics {
   retries: number
   /** Requests answered (or attempted) with the fallback model. */
   fallbacks: number
+  /** Streaming requests that joined an identical request's running answer (no upstream call). */
+  coalesced: number
   /** Streams currently open downstream. */
   activeStreams: number
+  /** Prompt tokens of the upstream answers that reported usage (cache replays cost none). */
+  promptTokens: number
+  /** Of `promptTokens`, those the upstream served from its prompt (prefix) cache. */
+  cachedPromptTokens: number
+  /** cachedPromptTokens / promptTokens, 0 before any usage was reported. */
+  cachedPromptShare: number
   /** Time to the answer's first byte (headers for HTTP, the result for `handleRequest`), ms. */
   latency: { count: number; averageMs: number; p50Ms: number; p95Ms: number }
 }
@@ -27,9 +37,18 @@ export class MetricsRecorder {
   errors = 0
   retries = 0
   fallbacks = 0
+  coalesced = 0
   activeStreams = 0
+  promptTokens = 0
+  cachedPromptTokens = 0
   #latencies = new Float64Array(WINDOW)
   #latencyCount = 0
+
+  /** An upstream answer's usage (`prompt_tokens_details.cached_tokens` when it said). */
+  usage(usage: Usage): void {
+    this.promptTokens += usage.prompt_tokens
+    this.cachedPromptTokens += usage.prompt_tokens_details?.cached_tokens ?? 0
+  }
 
   latency(ms: number): void {
     this.#latencies[this.#latencyCount % WINDOW] = ms
@@ -49,7 +68,11 @@ export class MetricsRecorder {
       errors: this.errors,
       retries: this.retries,
       fallbacks: this.fallbacks,
+      coalesced: this.coalesced,
       activeStreams: this.activeStreams,
+      promptTokens: this.promptTokens,
+      cachedPromptTokens: this.cachedPromptTokens,
+      cachedPromptShare: this.promptTokens === 0 ? 0 : this.cachedPromptTokens / this.promptTokens,
       latency: {
         count: this.#latencyCount,
         averageMs: n === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / n,

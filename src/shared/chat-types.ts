@@ -54,6 +54,11 @@ export interface Usage {
   prompt_tokens: number
   completion_tokens: number
   total_tokens: number
+  /**
+   * Present when the upstream reported it (Workers AI and OpenAI do): `cached_tokens` of
+   * `prompt_tokens` were served from the provider's prompt (prefix) cache.
+   */
+  prompt_tokens_details?: { cached_tokens: number }
 }
 
 /** The subset of an OpenAI chat request copilotedge accepts. Unknown fields are ignored. */

@@ -516,12 +516,19 @@ describe('a client that stops reading, over loopback HTTP', () => {
       req.on('error', () => {})
       req.on('response', (res) => res.pause())
       req.end(JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'never read' }] }))
-      const sent = async () => {
-        await new Promise((r) => setTimeout(r, 400))
+      const sent = async (ms: number) => {
+        await new Promise((r) => setTimeout(r, ms))
         return long.requests[0]?.tokensSent ?? 0
       }
-      const first = await sent()
-      const second = await sent()
+      // The socket buffers take a moment to fill (longer on a busy machine, and on Node 22 than
+      // 20): wait until the count stops moving, then check that it stays put.
+      let first = await sent(200)
+      for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+        const next = await sent(200)
+        if (next === first && next > 0) break
+        first = next
+      }
+      const second = await sent(400)
       // Paused at whatever the socket buffers hold: far from the 5,000,000-token reply.
       expect(first).toBeGreaterThan(0)
       expect(second).toBe(first)

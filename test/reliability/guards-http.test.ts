@@ -152,7 +152,7 @@ describe('guards in the handler, over loopback HTTP', () => {
     })
     expect(pre.status).toBe(204)
     expect(pre.headers.get('access-control-allow-origin')).toBe(APP)
-    expect(pre.headers.get('access-control-allow-methods')).toBe('POST, OPTIONS')
+    expect(pre.headers.get('access-control-allow-methods')).toBe('GET, POST, DELETE, OPTIONS')
     expect(pre.headers.get('access-control-allow-headers')).toContain('Content-Type')
     expect(pre.headers.get('access-control-max-age')).toBe('300')
     expect(pre.headers.get('access-control-allow-credentials')).toBe('true')

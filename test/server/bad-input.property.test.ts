@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createCopilotEdgeHandler } from '../../src/server'
-import { readJsonBody } from '../../src/server/read-body'
+import { readJsonBody } from '../../src/server/http/read-body'
 import { fakeProvider, text } from './helpers/fake-provider'
 import { URL_ } from './helpers/post'
 

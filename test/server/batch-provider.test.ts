@@ -19,9 +19,6 @@ function batchProvider(script: BatchScript) {
   const state = { asked: 0, aborted: false, returned: false }
   const provider: Provider = {
     name: 'batches',
-    complete() {
-      throw new Error('the engine streams every request')
-    },
     async stream(request) {
       const queue = script.batches.map((batch) => [...batch])
       let current: UpstreamEvent[] = []

@@ -398,3 +398,47 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
     expect(provider.calls).toHaveLength(1)
   })
 })
+
+describe('identical concurrent streams', () => {
+  it('share one upstream call, each client gets the whole answer, and a leaver aborts nothing', async () => {
+    const channel = new Channel()
+    const provider = fakeProvider([{ channel }])
+    const handler = createCopilotEdgeHandler({ provider })
+    channel.push({ type: 'text', text: 'Hel' })
+    const first = await handler(post(streamHello))
+    const firstReader = first.body!.getReader()
+    await firstReader.read()
+    const second = await handler(post(streamHello))
+    const third = await handler(post(streamHello))
+    // The first client leaves: the others still read, so the upstream goes on.
+    await firstReader.cancel()
+    channel.push({ type: 'text', text: 'lo' }, { type: 'finish', reason: 'stop' })
+    const texts = await Promise.all([second.text(), third.text()])
+    for (const body of texts) {
+      const content = [...body.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join('')
+      expect(content).toBe('Hello')
+      expect(body.endsWith('data: [DONE]\n\n')).toBe(true)
+    }
+    expect(provider.calls).toHaveLength(1)
+    expect(provider.calls[0]?.aborted).toBe(false)
+  })
+
+  it('abort the upstream when the last of them leaves', async () => {
+    const channel = new Channel()
+    const provider = fakeProvider([{ channel }])
+    const handler = createCopilotEdgeHandler({ provider })
+    channel.push({ type: 'text', text: 'Hel' })
+    const first = await handler(post(streamHello))
+    const second = await handler(post(streamHello))
+    const a = first.body!.getReader()
+    const b = second.body!.getReader()
+    await a.read()
+    await b.read()
+    await a.cancel()
+    expect(provider.calls[0]?.aborted).toBe(false)
+    await b.cancel()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(provider.calls[0]?.aborted).toBe(true)
+    expect(provider.calls).toHaveLength(1)
+  })
+})

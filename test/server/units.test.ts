@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { cacheKey } from '../../src/server/cache-key'
+import { cacheKey } from '../../src/server/cache/cache-key'
+import { sha256Hex } from '../../src/server/cache/sha256'
 import { resolveConfig } from '../../src/server/config'
-import { backoffDelay } from '../../src/server/retry'
-import { sha256Hex } from '../../src/server/sha256'
-import { SseEncoder } from '../../src/server/sse-encoder'
+import { backoffDelay } from '../../src/server/engine/retry'
+import { SseEncoder } from '../../src/server/protocols/chat-completions/sse-encoder'
 
 describe('sha256Hex', () => {
   it('matches node:crypto for any string, across block boundaries and astral characters', () => {
@@ -55,7 +55,7 @@ describe('resolveConfig', () => {
       retry: { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 4000, maxRetryAfterMs: 10_000 },
       timeoutMs: 30_000,
       idleTimeoutMs: 30_000,
-      heartbeatMs: 15_000,
+      heartbeatMs: 5_000,
       limits: { maxBodyBytes: 1024 * 1024, maxMessages: 500, maxMessageChars: 100_000 },
       baseURL: 'https://api.cloudflare.com/client/v4',
     })

@@ -1,8 +1,13 @@
-import { forwardParams } from './generation-params'
-import type { CompletionResult, Provider, ProviderRequest, UpstreamEvent } from './provider'
-import { completionFromJSONBody, eventsFromResponse } from './stream-response'
-import type { FetchLike } from './upstream-http'
-import { defaultFetch, postJSON, readJSON } from './upstream-http'
+import type {
+  CompletingProvider,
+  CompletionResult,
+  ProviderRequest,
+  UpstreamEvent,
+} from './provider'
+import { forwardParams } from './wire/generation-params'
+import { completionFromJSONBody, eventsFromResponse } from './wire/stream-response'
+import type { FetchLike } from './wire/upstream-http'
+import { defaultFetch, postJSON, readJSON } from './wire/upstream-http'
 
 export interface OpenAICompatibleProviderOptions {
   /** The API base, e.g. `http://127.0.0.1:11434/v1` (Ollama), `http://127.0.0.1:8000/v1` (vLLM). */
@@ -21,7 +26,9 @@ export interface OpenAICompatibleProviderOptions {
  * Any server that speaks OpenAI Chat Completions: `POST {baseURL}/chat/completions`. Ollama, vLLM,
  * llama.cpp server, OpenAI itself. Never retries; the engine does.
  */
-export function createOpenAICompatibleProvider(options: OpenAICompatibleProviderOptions): Provider {
+export function createOpenAICompatibleProvider(
+  options: OpenAICompatibleProviderOptions,
+): CompletingProvider {
   if (typeof options.baseURL !== 'string' || options.baseURL === '') {
     throw new TypeError('createOpenAICompatibleProvider: `baseURL` is required')
   }

@@ -27,6 +27,12 @@ export interface ProviderRequest {
   params: GenerationParams
   /** Aborted when the caller disconnects or a timeout fires: the upstream fetch must stop at once. */
   signal: AbortSignal
+  /**
+   * The same opaque value for every turn of one conversation (config `sessionAffinity`), for
+   * upstreams that route by it to the instance holding the conversation's prompt prefix: Workers
+   * AI's `x-session-affinity`. A provider whose upstream has no such routing ignores it.
+   */
+  sessionAffinity?: string | undefined
 }
 
 /**
@@ -74,11 +80,14 @@ export interface CompletionResult {
   usage?: Usage
 }
 
+/**
+ * The upstream, as the engine sees it: one streaming call. Every answer (non-stream replies
+ * included) goes through `stream()`, so retries, timeouts, fallback and the cache behave the same
+ * whatever the client asked for; a provider implements nothing else.
+ */
 export interface Provider {
   /** Short name for logs and metrics, e.g. `workers-ai`. */
   readonly name: string
-  /** A non-streaming completion. Rejects with `UpstreamError`. */
-  complete(request: ProviderRequest): Promise<CompletionResult>
   /**
    * Starts a streaming completion. Resolves once the upstream answered with a success status;
    * rejects with `UpstreamError` otherwise. The iterable yields normalised events, then exactly one
@@ -88,6 +97,12 @@ export interface Provider {
    * throws `UpstreamError` of kind `truncated` instead of ending quietly.
    */
   stream(request: ProviderRequest): Promise<AsyncIterable<UpstreamEvent>>
+}
+
+/** A built-in provider: `stream()` for the engine, plus a direct non-streaming call of its own. */
+export interface CompletingProvider extends Provider {
+  /** A non-streaming completion, straight from the upstream (no retries). Rejects with `UpstreamError`. */
+  complete(request: ProviderRequest): Promise<CompletionResult>
 }
 
 export type UpstreamErrorKind =

@@ -1,12 +1,21 @@
-import { completionEvents } from './completion-events'
-import { cleanAiErrorMessage } from './error-body'
-import { forwardParams, messagesWithoutNullContent } from './generation-params'
-import { normalizeStream } from './normalize-stream'
-import type { CompletionResult, Provider, ProviderRequest, UpstreamEvent } from './provider'
+import type {
+  CompletingProvider,
+  CompletionResult,
+  ProviderRequest,
+  UpstreamEvent,
+} from './provider'
 import { UpstreamError } from './provider'
-import { completionFromJSONBody, eventsFromResponse, isEmptyCompletion } from './stream-response'
-import { messageOf } from './upstream-http'
-import { statusForWorkersAICode } from './workers-ai-error-codes'
+import { completionEvents } from './wire/completion-events'
+import { cleanAiErrorMessage } from './wire/error-body'
+import { forwardParams, messagesWithoutNullContent } from './wire/generation-params'
+import { normalizeStream } from './wire/normalize-stream'
+import {
+  completionFromJSONBody,
+  eventsFromResponse,
+  isEmptyCompletion,
+} from './wire/stream-response'
+import { messageOf } from './wire/upstream-http'
+import { statusForWorkersAICode } from './wire/workers-ai-error-codes'
 
 /**
  * The part of the Workers AI binding (`env.AI`) this provider uses, typed structurally so that
@@ -23,6 +32,8 @@ export interface WorkersAIBinding {
 export interface WorkersAIBindingRunOptions {
   signal?: AbortSignal
   gateway?: WorkersAIBindingGateway
+  /** Request headers the binding adds (how `x-session-affinity` travels on the binding). */
+  extraHeaders?: Record<string, string>
 }
 
 /** The binding's `GatewayOptions` (wire-formats §2), passed through as given. */
@@ -45,14 +56,15 @@ export interface WorkersAIBindingProviderOptions {
 const LABEL = 'Workers AI binding'
 
 /**
- * The Workers AI binding inside a Worker: `ai.run(model, inputs, { signal, gateway })`. A stream
- * answer is a `ReadableStream` of the same SSE bytes as REST; an object answer is the result
- * itself (no v4 envelope). Never retries; the engine does.
+ * The Workers AI binding inside a Worker: `ai.run(model, inputs, options)`, options `signal`,
+ * `gateway` and `extraHeaders` (which carries `x-session-affinity`). A stream answer is a
+ * `ReadableStream` of the same SSE bytes as REST; an object answer is the result itself (no v4
+ * envelope). Never retries; the engine does.
  */
 export function createWorkersAIBindingProvider(
   ai: WorkersAIBinding,
   options: WorkersAIBindingProviderOptions = {},
-): Provider {
+): CompletingProvider {
   if (typeof ai?.run !== 'function') {
     throw new TypeError('createWorkersAIBindingProvider: pass the Workers AI binding (env.AI)')
   }
@@ -66,6 +78,9 @@ export function createWorkersAIBindingProvider(
     forwardParams(inputs, request.params)
     const runOptions: WorkersAIBindingRunOptions = { signal: request.signal }
     if (gateway !== undefined) runOptions.gateway = gateway
+    if (request.sessionAffinity !== undefined) {
+      runOptions.extraHeaders = { 'x-session-affinity': request.sessionAffinity }
+    }
     try {
       return await ai.run(request.model, inputs, runOptions)
     } catch (error) {

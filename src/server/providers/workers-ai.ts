@@ -1,20 +1,25 @@
-import type { CompletionResult, Provider, ProviderRequest, UpstreamEvent } from './provider'
-import { completionFromJSONBody, eventsFromResponse } from './stream-response'
-import type { FetchLike } from './upstream-http'
-import { defaultFetch, postJSON, readJSON } from './upstream-http'
+import type {
+  CompletingProvider,
+  CompletionResult,
+  ProviderRequest,
+  UpstreamEvent,
+} from './provider'
+import { completionFromJSONBody, eventsFromResponse } from './wire/stream-response'
+import type { FetchLike } from './wire/upstream-http'
+import { defaultFetch, postJSON, readJSON } from './wire/upstream-http'
 import type {
   WorkersAIEndpoint,
   WorkersAIGatewayOptions,
   WorkersAIRoute,
-} from './workers-ai-request'
+} from './wire/workers-ai-request'
 import {
   DEFAULT_WORKERS_AI_BASE_URL,
   workersAIBody,
   workersAIHeaders,
   workersAIURL,
-} from './workers-ai-request'
+} from './wire/workers-ai-request'
 
-export type { WorkersAIGatewayOptions, WorkersAIRoute } from './workers-ai-request'
+export type { WorkersAIGatewayOptions, WorkersAIRoute } from './wire/workers-ai-request'
 
 export interface WorkersAIProviderOptions {
   /** Cloudflare account id. */
@@ -37,7 +42,7 @@ export interface WorkersAIProviderOptions {
 const LABEL = 'Workers AI'
 
 /** The Workers AI REST provider (the default upstream). Never retries; the engine does. */
-export function createWorkersAIProvider(options: WorkersAIProviderOptions): Provider {
+export function createWorkersAIProvider(options: WorkersAIProviderOptions): CompletingProvider {
   if (typeof options.accountId !== 'string' || options.accountId === '') {
     throw new TypeError('createWorkersAIProvider: `accountId` is required (CLOUDFLARE_ACCOUNT_ID)')
   }
@@ -62,7 +67,10 @@ export function createWorkersAIProvider(options: WorkersAIProviderOptions): Prov
     postJSON({
       fetch,
       url: workersAIURL(endpoint, request.model),
-      headers: { ...headers },
+      headers:
+        request.sessionAffinity === undefined
+          ? { ...headers }
+          : { ...headers, 'x-session-affinity': request.sessionAffinity },
       body: workersAIBody(endpoint.route, request, stream),
       signal: request.signal,
       label: LABEL,

@@ -1,0 +1,396 @@
+import type { CachedAnswer } from '../cache/response-cache'
+import type { APIError, ValidationError } from '../errors'
+import type { UpstreamEvent } from '../providers/provider'
+import { AnswerBuilder } from './answer-builder'
+import type { AnswerEvent } from './answer-event'
+import { answerEvents } from './answer-event'
+import { EventQueue } from './event-queue'
+import type { UpstreamSession } from './upstream-session'
+import { ClientAbort } from './upstream-session'
+
+type BatchResult = IteratorResult<UpstreamEvent[], unknown>
+
+/** How an answer ended, for whoever counts (metrics, logs). */
+export type AnswerOutcome = 'complete' | 'error' | 'cancelled'
+
+export interface AnswerRunOptions {
+  /** The config's `onChunk` for every content delta (awaited when it returns a promise), if any. */
+  onChunk?: ((text: string) => void | Promise<void>) | undefined
+  /** Keep the answer's text (somebody needs the whole answer: the cache, a non-stream reply). */
+  keepAnswer: boolean
+  /**
+   * The answer finished with a finish_reason: the complete answer (the caller caches it). A
+   * promise it returns (a shared store's write) holds the finish event back until it settled, so
+   * the client's next request, on any instance, finds the answer cached.
+   */
+  onComplete?: (answer: CachedAnswer) => void | Promise<void>
+  /** Maps any failure to the error the client sees (redacted). */
+  toError: (error: unknown) => APIError | ValidationError
+  /** Runs once when the answer is over, however it ended. */
+  onClose?: (outcome: AnswerOutcome, error?: unknown) => void
+}
+
+/** What an answer's reader sees: the run itself, or a reader of a kept answer (`AnswerLog`). */
+export interface AnswerSource {
+  /** The model that answers. */
+  readonly model: string
+  /** Whether this reader is done (the answer finished, failed, or the reader was aborted). */
+  readonly closed: boolean
+  /** The next events (at least one), or undefined at the end; rejects with the visible error. */
+  read(): Promise<AnswerEvent[] | undefined>
+  /** This reader is gone: for the run itself, the upstream is aborted at once. */
+  abort(): void
+}
+
+/**
+ * THE answer loop: the one place that reads an answer's source and turns it into the normalised
+ * `AnswerEvent` sequence every protocol encodes. It owns what every output needs and none should
+ * write again: idle and abort (through the session), the finish/truncation check, `onChunk`, the
+ * accumulated answer, the cache fill (`onComplete`) and error mapping (`toError`).
+ *
+ * Consumers call `read()` until it resolves to undefined: the SSE body of every protocol, the
+ * non-stream reply (`collect()`) and `handleRequest`'s StreamingResponse.
+ *
+ * Hot path: one `read()` per provider batch (one network read, typically many tokens), not per
+ * event; text, reasoning, usage and finish events are the provider's own objects, passed on.
+ */
+export class AnswerRun implements AnswerSource {
+  readonly model: string
+  readonly #session: UpstreamSession | undefined
+  readonly #options: AnswerRunOptions
+  readonly #builder: AnswerBuilder
+  /** A cached answer's events, handed over by the first read. */
+  #replay: AnswerEvent[] | undefined
+  /** Indexes of tool calls started and not yet ended, in order. */
+  #openTools: number[] = []
+  #closed = false
+  /** Rejects the read in flight when the session is aborted (idle timeout, client gone). */
+  #rejectRead: ((reason: unknown) => void) | undefined
+  /** Readers of the same answer besides the one that drives it (identical requests coalesced). */
+  #followers: Set<RunFollower> | undefined
+  /** The driving reader left while followers still read: they drive the run now. */
+  #leaderGone = false
+  /** A read done on the followers' behalf, shared by all of them. */
+  #pulling: Promise<unknown> | undefined
+
+  private constructor(
+    model: string,
+    session: UpstreamSession | undefined,
+    options: AnswerRunOptions,
+  ) {
+    this.model = model
+    this.#session = session
+    this.#options = options
+    this.#builder = new AnswerBuilder(model, options.keepAnswer)
+  }
+
+  /** The answer of an open upstream session (its first event has arrived). */
+  static live(session: UpstreamSession, options: AnswerRunOptions): AnswerRun {
+    const run = new AnswerRun(session.model, session, options)
+    // One listener per answer: a provider that ignores its signal cannot hold a read forever.
+    session.signal.addEventListener('abort', () => run.#rejectRead?.(session.signal.reason), {
+      once: true,
+    })
+    return run
+  }
+
+  /** A complete answer (the cache, another instance) as the same event sequence. */
+  static replay(answer: CachedAnswer, options: AnswerRunOptions): AnswerRun {
+    const run = new AnswerRun(answer.model, undefined, options)
+    run.#replay = answerEvents(
+      {
+        ...answer,
+        toolCalls: (answer.toolCalls ?? []).map((call, index) => [index, call] as const),
+      },
+      answer.finishReason,
+    )
+    return run
+  }
+
+  /** Calls `callback` once the answer is over (at once if it is). */
+  onClosed(callback: () => void): void {
+    if (this.#closed) callback()
+    else this.#closedCallbacks.push(callback)
+  }
+
+  readonly #closedCallbacks: Array<() => void> = []
+
+  /** Whether the answer is over (finished, failed or cancelled). */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /**
+   * The next events (at least one), or undefined once the `finish` event was handed over. Rejects
+   * with the error the client should see (`toError`), or the client's abort.
+   */
+  read(): Promise<AnswerEvent[] | undefined> {
+    // Hot path (one call per chunk sent): no async wrapper around #read just for the followers;
+    // #read hands every batch (or its failure) to them itself, whoever asked for it (a read begun
+    // before they joined included).
+    return this.#read()
+  }
+
+  /** What a read returns, handed to the followers first. */
+  #hand(events: AnswerEvent[] | undefined): AnswerEvent[] | undefined {
+    if (this.#followers !== undefined) for (const f of this.#followers) f.push(events)
+    return events
+  }
+
+  async #read(): Promise<AnswerEvent[] | undefined> {
+    const replay = this.#replay
+    if (replay) {
+      this.#replay = undefined
+      this.#close('complete')
+      return this.#hand(replay)
+    }
+    const session = this.#session
+    if (!session || this.#closed) return this.#hand(undefined)
+    try {
+      for (;;) {
+        const first = session.take()
+        let batch: UpstreamEvent[]
+        if (first) {
+          batch = [first]
+        } else {
+          session.waiting()
+          const result = await this.#readBatch(session)
+          session.arrived()
+          if (this.#closed) return this.#hand(undefined)
+          if (result.done) {
+            session.settle()
+            // Providers end with a finish event; ending without one is a truncation.
+            throw new Error('The upstream stream ended without a finish_reason.')
+          }
+          batch = result.value
+        }
+        const events = this.#accept(batch)
+        const out = events instanceof Promise ? await events : events
+        if (out.length > 0) return this.#hand(out)
+      }
+    } catch (error) {
+      const visible = this.#fail(error)
+      if (this.#followers !== undefined) for (const f of this.#followers) f.fail(visible)
+      throw visible
+    }
+  }
+
+  /** The whole answer (a non-stream reply). Rejects as `read()` does. */
+  async collect(): Promise<CachedAnswer> {
+    while ((await this.read()) !== undefined) {}
+    return this.#builder.build()
+  }
+
+  /**
+   * The driving reader is gone (client disconnect, Stop): aborts the upstream at once, unless
+   * followers still read the answer (then they drive it, and the last one to leave aborts it).
+   */
+  abort(): void {
+    if (this.#closed) return
+    if (this.#followers !== undefined && this.#followers.size > 0) {
+      this.#leaderGone = true
+      return
+    }
+    this.#session?.abort(new ClientAbort())
+    this.#close('cancelled')
+  }
+
+  /**
+   * Another reader of this running answer (an identical request arriving meanwhile): it gets the
+   * answer so far, then every event as the run hands it over. No second upstream call.
+   */
+  follow(): AnswerSource {
+    const follower = new RunFollower(this, this.#builder.snapshot())
+    this.#followers ??= new Set()
+    this.#followers.add(follower)
+    return follower
+  }
+
+  /** @internal A follower needs events and nobody else drives the run: one shared read. */
+  pull(): Promise<unknown> {
+    if (!this.#leaderGone) return new Promise<void>((resolve) => this.#waiters.add(resolve))
+    this.#pulling ??= this.read().then(
+      () => {
+        this.#pulling = undefined
+      },
+      () => {
+        this.#pulling = undefined
+      },
+    )
+    return this.#pulling
+  }
+
+  /** @internal A follower left. */
+  unfollow(follower: RunFollower): void {
+    this.#followers?.delete(follower)
+    if (this.#leaderGone && this.#followers?.size === 0) {
+      this.#leaderGone = false
+      this.abort()
+    }
+  }
+
+  /** Followers waiting for the driving reader's next batch. */
+  readonly #waiters = new Set<() => void>()
+
+  #readBatch(session: UpstreamSession): Promise<BatchResult> {
+    if (session.signal.aborted) return Promise.reject(session.signal.reason)
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.#rejectRead = reject
+      session.readBatch().then(resolve, reject)
+    })
+  }
+
+  /**
+   * Folds a provider batch into the answer and returns its events (the same array when no event
+   * needs rewriting). Synchronous unless `onChunk` returns a promise.
+   */
+  #accept(batch: UpstreamEvent[]): AnswerEvent[] | Promise<AnswerEvent[]> {
+    const builder = this.#builder
+    const onChunk = this.#options.onChunk
+    let out: AnswerEvent[] | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const event = batch[i] as UpstreamEvent
+      builder.add(event)
+      switch (event.type) {
+        case 'text':
+          if (onChunk && event.text !== '') {
+            const pending = onChunk(event.text)
+            if (pending) return this.#acceptAfter(pending, batch, i, out)
+          }
+          out?.push(event)
+          break
+        case 'tool-call':
+          out ??= batch.slice(0, i) as AnswerEvent[]
+          this.#toolCall(event, out)
+          break
+        case 'finish':
+          out ??= batch.slice(0, i) as AnswerEvent[]
+          for (const index of this.#openTools) out.push({ type: 'tool-call-end', index })
+          this.#openTools = []
+          out.push(event)
+          return this.#finish(out)
+        default:
+          out?.push(event)
+      }
+    }
+    return out ?? (batch as AnswerEvent[])
+  }
+
+  /** `#accept` from `i` on, once `onChunk`'s promise for event `i` settled. */
+  async #acceptAfter(
+    pending: Promise<void>,
+    batch: UpstreamEvent[],
+    i: number,
+    before: AnswerEvent[] | undefined,
+  ): Promise<AnswerEvent[]> {
+    await pending
+    const head = before ?? (batch.slice(0, i) as AnswerEvent[])
+    head.push(batch[i] as AnswerEvent)
+    if (this.#closed) return head
+    const rest = this.#accept(batch.slice(i + 1))
+    const tail = rest instanceof Promise ? await rest : rest
+    for (const event of tail) head.push(event)
+    return head
+  }
+
+  #toolCall(event: Extract<UpstreamEvent, { type: 'tool-call' }>, out: AnswerEvent[]): void {
+    const { delta } = event
+    const args = delta.function?.arguments ?? ''
+    if (!this.#openTools.includes(delta.index)) {
+      this.#openTools.push(delta.index)
+      out.push({
+        type: 'tool-call-start',
+        index: delta.index,
+        id: delta.id ?? '',
+        name: delta.function?.name ?? '',
+        arguments: args,
+      })
+    } else if (args !== '') {
+      out.push({ type: 'tool-call-delta', index: delta.index, arguments: args })
+    }
+  }
+
+  /** `out` once the answer is stored (at once when its store is in memory). */
+  #finish(out: AnswerEvent[]): AnswerEvent[] | Promise<AnswerEvent[]> {
+    this.#session?.release()
+    this.#close('complete')
+    const stored = this.#options.onComplete?.(this.#builder.build())
+    return stored ? stored.then(() => out) : out
+  }
+
+  /** The visible error for a failure, aborting the upstream; reported once. */
+  #fail(error: unknown): unknown {
+    const session = this.#session
+    if (session?.signal.reason instanceof ClientAbort) {
+      session.abort()
+      this.#close('cancelled')
+      return session.signal.reason
+    }
+    const reason = session ? session.fail(error) : error
+    const visible = this.#options.toError(reason)
+    this.#close('error', visible)
+    return visible
+  }
+
+  #close(outcome: AnswerOutcome, error?: unknown): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#rejectRead = undefined
+    this.#options.onClose?.(outcome, error)
+    for (const callback of this.#closedCallbacks.splice(0)) callback()
+  }
+
+  /** @internal Wakes followers waiting for the driving reader. */
+  wake(): void {
+    const waiters = [...this.#waiters]
+    this.#waiters.clear()
+    for (const resolve of waiters) resolve()
+  }
+}
+
+/** A reader of a running answer that another reader drives (see `AnswerRun.follow`). */
+class RunFollower implements AnswerSource {
+  readonly #run: AnswerRun
+  readonly #queue: EventQueue
+
+  constructor(run: AnswerRun, snapshot: AnswerEvent[]) {
+    this.#run = run
+    this.#queue = new EventQueue(() => run.unfollow(this), snapshot)
+  }
+
+  get model(): string {
+    return this.#run.model
+  }
+
+  get closed(): boolean {
+    return this.#queue.closed
+  }
+
+  /** @internal The driving reader's batch (undefined: the answer ended). */
+  push(events: AnswerEvent[] | undefined): void {
+    if (events === undefined) this.#queue.end()
+    else this.#queue.push(events)
+    this.#run.wake()
+  }
+
+  /** @internal The answer failed. */
+  fail(error: unknown): void {
+    this.#queue.end(error)
+    this.#run.wake()
+  }
+
+  read(): Promise<AnswerEvent[] | undefined> {
+    return this.#queue.read(this.#fill)
+  }
+
+  abort(): void {
+    this.#queue.close()
+  }
+
+  /** A run closed without telling its followers has nothing more for them. */
+  readonly #fill = (): Promise<unknown> => {
+    if (!this.#run.closed) return this.#run.pull()
+    this.#queue.end()
+    return Promise.resolve()
+  }
+}

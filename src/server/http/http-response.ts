@@ -1,0 +1,37 @@
+import { APIError, errorBody, ValidationError } from '../errors'
+
+const JSON_HEADERS = {
+  'Content-Type': 'application/json; charset=utf-8',
+  'Cache-Control': 'no-store',
+}
+
+export function jsonResponse(
+  body: unknown,
+  status: number,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } })
+}
+
+/** The OpenAI error envelope with the error's status (and `Retry-After` when it has one). */
+export function errorResponse(
+  error: ValidationError | APIError,
+  headers: Record<string, string> = {},
+): Response {
+  const extra: Record<string, string> = { ...headers }
+  if (error instanceof APIError && error.retryAfter !== undefined) {
+    extra['Retry-After'] = String(error.retryAfter)
+  }
+  return jsonResponse(errorBody(error), error.status, extra)
+}
+
+/** 405 for a method the endpoint does not serve (`allow`: the ones it does). */
+export function methodNotAllowed(method: string, allow = 'POST'): Response {
+  return errorResponse(
+    new ValidationError(`Method ${method} is not allowed; use ${allow.replace(', ', ' or ')}.`, {
+      status: 405,
+      code: 'method_not_allowed',
+    }),
+    { Allow: allow },
+  )
+}

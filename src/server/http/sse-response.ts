@@ -1,0 +1,233 @@
+import type { Clock } from '../clock'
+import type { AnswerEvent } from '../engine/answer-event'
+import type { AnswerSource } from '../engine/answer-run'
+import { APIError, ValidationError } from '../errors'
+import type { StreamEncoder } from '../protocols/protocol'
+
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+}
+
+/** A comment line: keeps proxies and clients from timing the connection out (every protocol is SSE). */
+const PING = new TextEncoder().encode(': ping\n\n')
+
+/** Most bytes sent as one chunk, give or take one event (the bound on what a pull queues). */
+const MAX_BATCH_BYTES = 16 * 1024
+/** Microtask turns an already-delivered upstream read needs to come through provider and run. */
+const SOON_TICKS = 32
+/** Polls answered "pending" without waiting after one that missed (see SoonPoller). */
+const SKIP_AFTER_MISS = 15
+
+type Batch = AnswerEvent[] | undefined
+
+/**
+ * Tells whether a read settles within SOON_TICKS microtasks, i.e. without waiting for I/O, and
+ * hands over its result. One per stream, its callbacks allocated once (hot path).
+ *
+ * Polling costs SOON_TICKS awaits each time it fails, which is every event of a paced stream
+ * (tokens arriving one by one over the network: at 1,000 streams that was a visible share of
+ * the server's CPU). So after a failed poll the next SKIP_AFTER_MISS polls answer "pending" at
+ * once: a paced stream pays 2 awaits per event instead of 32, and a stream that starts to
+ * burst is batched again within SKIP_AFTER_MISS events.
+ */
+class SoonPoller {
+  #settled = false
+  #failed = false
+  #result: Batch
+  #error: unknown
+  /** Polls still to skip after a miss. */
+  #skip = 0
+  readonly #onValue = (result: Batch) => {
+    this.#settled = true
+    this.#result = result
+  }
+  readonly #onError = (error: unknown) => {
+    this.#settled = true
+    this.#failed = true
+    this.#error = error
+  }
+
+  /**
+   * `{ value }` when `read` settles soon (throws its error); undefined while it is pending, at
+   * once when polling has not been paying.
+   */
+  async poll(read: Promise<Batch>): Promise<{ value: Batch } | undefined> {
+    this.#settled = false
+    this.#failed = false
+    read.then(this.#onValue, this.#onError)
+    if (this.#skip > 0) {
+      this.#skip--
+      return undefined
+    }
+    for (let i = 0; i < SOON_TICKS && !this.#settled; i++) await undefined
+    if (!this.#settled) {
+      this.#skip = SKIP_AFTER_MISS
+      return undefined
+    }
+    if (this.#failed) throw this.#error
+    return { value: this.#result }
+  }
+}
+
+export interface AnswerStreamOptions {
+  /** The answer, or the promise of it when the response starts before the first byte. */
+  run: AnswerSource | Promise<AnswerSource>
+  /**
+   * The protocol's encoder for the model that answers. When the answer never opened (the response
+   * started with pings, then the upstream failed) it is built for the requested model and only
+   * gets `error()`, without `start()`.
+   */
+  encoder: (model: string) => StreamEncoder
+  /** The requested model. */
+  model: string
+  /** The error a failed `run` promise shows (the run maps its own failures). */
+  toError: (error: unknown) => APIError | ValidationError
+  heartbeatMs: number
+  clock: Clock
+  /** The client cancelled the body before the answer existed: abort the pending open. */
+  abort: () => void
+  /** Runs once when the body is over, however it ended. */
+  onEnd?: () => void
+}
+
+/**
+ * The downstream SSE body of an answer, for every protocol: the answer run's events through the
+ * protocol's encoder. Pull-based with a high-water mark of one chunk: a pull turns the events
+ * already delivered (at least one, about 16 KiB of output at most) into one chunk, so a slow
+ * client never makes this queue more than one chunk, and the upstream read simply waits. While
+ * nothing else is sent, a `: ping` comment goes out every `heartbeatMs`.
+ */
+export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Uint8Array> {
+  const { clock, heartbeatMs } = options
+  let run: AnswerSource | undefined
+  let encoder: StreamEncoder | undefined
+  let closed = false
+  /** The run's last batch, sent from `index` on (a pull stops at MAX_BATCH_BYTES). */
+  let events: AnswerEvent[] = []
+  let index = 0
+  /** The next batch, already asked for by the previous pull (its chunk went before it arrived). */
+  let pending: Promise<Batch> | undefined
+  const poller = new SoonPoller()
+  let lastSentAt = clock.now()
+  let heartbeat: unknown
+  let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined
+
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array) => {
+    lastSentAt = clock.now()
+    controller.enqueue(chunk)
+  }
+  const end = () => {
+    if (closed) return
+    closed = true
+    clock.clearTimeout(heartbeat)
+    options.onEnd?.()
+  }
+  // One re-arming timer: a ping only when heartbeatMs passed since the last bytes, and only when
+  // the client has room (a ping never grows a queue the client is not reading).
+  const arm = (ms: number) => {
+    heartbeat = clock.setTimeout(() => {
+      if (closed || !controllerRef) return
+      const quiet = clock.now() - lastSentAt
+      if (quiet >= heartbeatMs) {
+        if ((controllerRef.desiredSize ?? 0) > 0) send(controllerRef, PING)
+        else lastSentAt = clock.now()
+        arm(heartbeatMs)
+      } else {
+        arm(heartbeatMs - quiet)
+      }
+    }, ms)
+  }
+
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        controllerRef = controller
+        // Started before the first byte: say something at once so the client sees the stream live.
+        if (options.run instanceof Promise) send(controller, PING)
+        if (heartbeatMs > 0) arm(heartbeatMs)
+      },
+      async pull(controller) {
+        if (closed) return
+        try {
+          if (!run) {
+            try {
+              run = await options.run
+            } catch (error) {
+              if (closed) return
+              encoder = options.encoder(options.model)
+              throw options.toError(error)
+            }
+            if (closed) return
+            encoder = options.encoder(run.model)
+            encoder.start()
+          }
+          const live = run
+          const out = encoder as StreamEncoder
+          for (;;) {
+            if (index >= events.length) {
+              const read = pending ?? live.read()
+              pending = undefined
+              let result: Batch
+              if (out.size > 0) {
+                // Hot path: events the upstream already delivered join this chunk, so a
+                // 200k-token stream is not 200k enqueues and client reads. Only reads that
+                // settle within a few microtasks join: nothing waits on the network while
+                // holding bytes back (no added latency).
+                const soon = await poller.poll(read)
+                if (closed) return
+                if (!soon) {
+                  pending = read
+                  break
+                }
+                result = soon.value
+              } else {
+                result = await read
+                if (closed) return
+              }
+              // The run hands over `finish` before it ends, so this is a cancel that raced us.
+              if (result === undefined) return
+              events = result
+              index = 0
+              continue
+            }
+            const event = events[index++] as AnswerEvent
+            out.event(event)
+            if (event.type === 'finish') {
+              send(controller, out.take())
+              controller.close()
+              end()
+              return
+            }
+            // The bound on a chunk: the rest of the batch waits for the next pull.
+            if (out.size >= MAX_BATCH_BYTES) break
+          }
+          send(controller, out.take())
+        } catch (error) {
+          if (closed) return
+          end()
+          // Never leave the upstream running (a no-op when the run ended by itself).
+          run?.abort()
+          try {
+            // The run mapped (and redacted) its failure; the bytes this pull already encoded go
+            // before the protocol's error. Anything else (a client abort) ends quietly.
+            if (encoder && (error instanceof APIError || error instanceof ValidationError)) {
+              encoder.error(error)
+              send(controller, encoder.take())
+            }
+            controller.close()
+          } catch {
+            // The client is already gone.
+          }
+        }
+      },
+      cancel() {
+        end()
+        if (run) run.abort()
+        else options.abort()
+      },
+    },
+    { highWaterMark: 1 },
+  )
+}

@@ -1,0 +1,113 @@
+const textEncoder = new TextEncoder()
+
+/**
+ * Starting size: small, since a paced stream's chunk is one event of ~100 bytes and 1,000
+ * concurrent streams each zero-filling 32 KiB up front cost ~32 MiB of RSS and GC pressure. It
+ * doubles as needed (an unpaced batch reaches its size in a few takes) and keeps that size...
+ */
+const INITIAL_BYTES = 512
+/** ...up to this much: a rare huge event's growth is not kept for the rest of the stream. */
+const MAX_RESTING_BYTES = 128 * 1024
+
+/**
+ * The bytes of one downstream chunk, written event by event into one reused buffer. Every stream
+ * encoder writes into one of these; the SSE body takes a chunk per pull.
+ *
+ * Hot path: building each event as a string, joining the batch and encoding it cost ~2x writing
+ * the bytes directly (200,000 tokens, in-process: ~50 ms against ~21-37 ms, medians of 6).
+ */
+export class ByteBuffer {
+  protected buf = new Uint8Array(INITIAL_BYTES)
+  protected pos = 0
+
+  /** Bytes written since the last `take()`. */
+  get size(): number {
+    return this.pos
+  }
+
+  /** Any text, as UTF-8. */
+  write(text: string): void {
+    // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair is 4 bytes for 2 units).
+    this.reserve(text.length * 3)
+    this.pos += textEncoder.encodeInto(text, this.buf.subarray(this.pos)).written
+  }
+
+  /** Bytes as they are (a prefix or suffix an encoder computed once). */
+  protected writeBytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length)
+    this.buf.set(bytes, this.pos)
+    this.pos += bytes.length
+  }
+
+  /** A non-negative integer's decimal digits, without building a string (one per event). */
+  protected writeInteger(value: number): void {
+    this.reserve(16)
+    const buf = this.buf
+    let digits = 1
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++
+    let pos = this.pos + digits
+    this.pos = pos
+    let rest = value
+    do {
+      buf[--pos] = 48 + (rest % 10)
+      rest = Math.floor(rest / 10)
+    } while (rest > 0)
+  }
+
+  /**
+   * `JSON.stringify(text)` as UTF-8, written in place. Hot path (one per token): JSON.stringify
+   * leaves a character as is unless it is `"`, `\`, below U+0020 or a lone surrogate; those (and
+   * surrogate pairs) take the general path for the whole string, the rest is copied byte by byte.
+   */
+  protected writeJsonString(text: string): void {
+    // A UTF-16 unit is at most 6 bytes in a JSON string (`\u001f`, an escaped lone surrogate).
+    this.reserve(2 + text.length * 6)
+    const buf = this.buf
+    const quote = this.pos
+    let pos = quote
+    buf[pos++] = 34 // "
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      if (c < 0x80) {
+        if (c < 32 || c === 34 || c === 92) {
+          pos = -1
+          break
+        }
+        buf[pos++] = c
+      } else if (c < 0x800) {
+        buf[pos++] = 0xc0 | (c >> 6)
+        buf[pos++] = 0x80 | (c & 0x3f)
+      } else if (c < 0xd800 || c > 0xdfff) {
+        buf[pos++] = 0xe0 | (c >> 12)
+        buf[pos++] = 0x80 | ((c >> 6) & 0x3f)
+        buf[pos++] = 0x80 | (c & 0x3f)
+      } else {
+        pos = -1
+        break
+      }
+    }
+    if (pos < 0) {
+      pos = quote + textEncoder.encodeInto(JSON.stringify(text), buf.subarray(quote)).written
+    } else {
+      buf[pos++] = 34 // "
+    }
+    this.pos = pos
+  }
+
+  /** The chunk written so far (a copy the caller owns); the buffer starts over. */
+  take(): Uint8Array {
+    const chunk = this.buf.slice(0, this.pos)
+    this.pos = 0
+    if (this.buf.length > MAX_RESTING_BYTES) this.buf = new Uint8Array(INITIAL_BYTES)
+    return chunk
+  }
+
+  /** Room for `bytes` more. */
+  protected reserve(bytes: number): void {
+    const needed = this.pos + bytes
+    if (needed <= this.buf.length) return
+    const grown = new Uint8Array(Math.max(needed, this.buf.length * 2))
+    grown.set(this.buf.subarray(0, this.pos))
+    this.buf = grown
+  }
+}
