@@ -26,10 +26,15 @@ export class Channel {
   async take(signal: AbortSignal): Promise<UpstreamEvent | Error | null> {
     while (this.#queue.length === 0) {
       if (signal.aborted) throw signal.reason
+      let onAbort = () => {}
       await new Promise<void>((resolve) => {
         this.#wake = resolve
-        signal.addEventListener('abort', () => resolve(), { once: true })
+        onAbort = () => resolve()
+        signal.addEventListener('abort', onAbort, { once: true })
       })
+      // One listener per wait, removed on wake: a long stream on one signal would otherwise pile
+      // them up (MaxListenersExceededWarning: 11 abort listeners added to [AbortSignal]).
+      signal.removeEventListener('abort', onAbort)
       this.#wake = undefined
     }
     return this.#queue.shift()!
@@ -88,9 +93,6 @@ export function fakeProvider(
   const provider: FakeProvider = {
     name: 'fake',
     calls,
-    complete() {
-      throw new Error('the engine streams every request')
-    },
     async stream(request) {
       const call: Call = {
         request,

@@ -1,0 +1,101 @@
+import {
+  type CachedAnswer,
+  type CacheStore,
+  createMemoryCacheStore,
+} from '../../cache/response-cache'
+import { createStoreCircuit, type StoreCircuitOptions } from '../store-circuit'
+import { withFallback } from '../with-fallback'
+import { type RedisClientLike, redisCommand, redisKeyPrefix } from './redis-client'
+
+export interface RedisCacheStoreOptions extends Omit<StoreCircuitOptions, 'name'> {
+  /** Your connected node-redis (or ioredis) client. */
+  client: RedisClientLike
+  /** Key namespace: keys are `<prefix>:v1:cache:<hash>`. Default `'copilotedge'`. */
+  prefix?: string
+  /** Answers whose JSON exceeds this many UTF-8 bytes are not stored. Default 1 MiB. */
+  maxBytes?: number
+  /**
+   * Where answers go while Redis is down (the circuit's `timeoutMs`/`retryMs` decide when). Default:
+   * an in-memory LRU of 1000 entries / 16 MiB; `false`: Redis errors reach the cache (each a miss).
+   */
+  fallback?: CacheStore | false
+}
+
+const DEFAULT_MAX_BYTES = 1024 * 1024
+const SCAN_COUNT = '500'
+const encoder = new TextEncoder()
+
+/** A JSON string that at least looks like an answer (another version's value reads as a miss). */
+function parseAnswer(raw: unknown): CachedAnswer | undefined {
+  if (typeof raw !== 'string') return undefined
+  try {
+    const value = JSON.parse(raw) as Partial<CachedAnswer> | null
+    if (value && typeof value.text === 'string' && typeof value.model === 'string') {
+      return value as CachedAnswer
+    }
+  } catch {}
+  return undefined
+}
+
+/** Escapes Redis glob characters so a prefix matches only itself in SCAN. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&')
+}
+
+/** The answer cache in Redis alone: `GET`, `SET … PX`, and `SCAN` + `UNLINK` for `clear`. */
+export function createRedisCacheStoreOnly(
+  options: Pick<RedisCacheStoreOptions, 'client' | 'prefix' | 'maxBytes'>,
+): CacheStore {
+  const send = redisCommand(options.client)
+  const prefix = redisKeyPrefix(options.prefix, 'cache')
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
+  return {
+    get: async (key) => parseAnswer(await send(['GET', prefix + key])),
+    set: async (key, value, ttlMs) => {
+      const json = JSON.stringify(value)
+      // UTF-8 is at most 3 bytes per UTF-16 unit: skip the encode when the bound clearly holds.
+      if (json.length * 3 > maxBytes && encoder.encode(json).length > maxBytes) return
+      await send(['SET', prefix + key, json, 'PX', String(Math.max(1, Math.ceil(ttlMs)))])
+    },
+    clear: async () => {
+      let cursor = '0'
+      do {
+        const reply = (await send([
+          'SCAN',
+          cursor,
+          'MATCH',
+          `${globEscape(prefix)}*`,
+          'COUNT',
+          SCAN_COUNT,
+        ])) as [string, string[]]
+        cursor = String(reply[0])
+        if (reply[1].length > 0) await send(['UNLINK', ...reply[1]])
+      } while (cursor !== '0')
+    },
+  }
+}
+
+/**
+ * The answer cache shared by every instance through Redis: `cache: { store:
+ * createRedisCacheStore({ client }) }`. Values are the answers' JSON with a `PX` TTL. When Redis
+ * fails or hangs, answers come from and go to a local in-memory cache, one log line per outage,
+ * and Redis is used again as soon as it answers.
+ */
+export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheStore {
+  const shared = createRedisCacheStoreOnly(options)
+  if (options.fallback === false) return shared
+  const local =
+    options.fallback ??
+    createMemoryCacheStore({ maxEntries: 1000, maxBytes: 16 * 1024 * 1024, ttl: 60_000 })
+  const circuit = createStoreCircuit({ name: 'Redis cache store', ...options })
+  const store = withFallback(shared, local, circuit)
+  return {
+    get: store.get,
+    set: store.set,
+    // Not on a request's path, so not hidden by the circuit: both are cleared, a Redis error throws.
+    clear: async () => {
+      await local.clear()
+      await shared.clear()
+    },
+  }
+}
