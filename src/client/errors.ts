@@ -120,3 +120,35 @@ function parseErrorEnvelope(text: string): OpenAIErrorBody | undefined {
   }
   return undefined
 }
+
+/**
+ * A resumable stream lost its connection and could not get it back: every reconnect attempt failed
+ * (`cause` is the last failure), or the server no longer knows the stream (404 `stream_not_found`,
+ * 410 `stream_expired`). The text received until then is still in `getFullResponse()`'s caller's hands
+ * through `onChunk`/iteration; `streamId` and `lastEventId` say where it stopped.
+ */
+export class CopilotReconnectError extends Error {
+  override readonly name = 'CopilotReconnectError'
+  /** Reconnect attempts made (GETs sent or tried) before giving up. */
+  readonly attempts: number
+  readonly streamId: string
+  readonly lastEventId: string | undefined
+
+  constructor(init: {
+    attempts: number
+    streamId: string
+    lastEventId: string | undefined
+    cause: unknown
+  }) {
+    const reason = init.cause instanceof Error ? `: ${init.cause.message}` : ''
+    super(
+      `Lost the stream ${init.streamId} and could not resume it after ${init.attempts} attempt${
+        init.attempts === 1 ? '' : 's'
+      }${reason}`,
+      { cause: init.cause },
+    )
+    this.attempts = init.attempts
+    this.streamId = init.streamId
+    this.lastEventId = init.lastEventId
+  }
+}

@@ -5,8 +5,17 @@ export {
   CopilotContentTypeError,
   CopilotHTTPError,
   CopilotParseError,
+  CopilotReconnectError,
   CopilotStreamError,
   CopilotTruncatedError,
 } from './errors'
 export { DEFAULT_MAX_BUFFER_SIZE, type ReadSSEOptions, readSSE, type SSEEvent } from './read-sse'
-export { type CopilotStream, type StreamCopilotOptions, streamCopilot } from './stream-copilot'
+export type { ReconnectOptions, ReconnectTimers } from './reconnect'
+export { stopOnAbort } from './stop-on-abort'
+export {
+  type CopilotStream,
+  type ResumeTarget,
+  type StreamCopilotOptions,
+  streamCopilot,
+} from './stream-copilot'
+export { STREAM_ID_HEADER } from './stream-endpoint'

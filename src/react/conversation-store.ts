@@ -1,8 +1,28 @@
-import { streamCopilot } from '../client/stream-copilot'
+import {
+  type CopilotStream,
+  type ReconnectOptions,
+  type ResumeTarget,
+  streamCopilot,
+} from 'copilotedge/client'
 import type { ChatCompletionChunk, ChatMessage } from '../shared/chat-types'
-import { type CancelFlush, scheduleFlush } from './schedule-flush'
+import { type CancelFlush, type FlushScheduler, sharedFlushScheduler } from './schedule-flush'
+import {
+  canRemember,
+  clearStreamRecord,
+  loadStreamRecord,
+  type StreamRecord,
+  saveStreamRecord,
+} from './stream-record'
 
-export type CopilotStatus = 'idle' | 'connecting' | 'streaming' | 'done' | 'error' | 'aborted'
+/** `'reconnecting'`: a resumable stream lost its connection (or a reload left one) and is getting it back. */
+export type CopilotStatus =
+  | 'idle'
+  | 'connecting'
+  | 'streaming'
+  | 'reconnecting'
+  | 'done'
+  | 'error'
+  | 'aborted'
 
 /** What a component sees. A new object only when something changed (a flush or a status change). */
 export interface ConversationState {
@@ -27,17 +47,22 @@ export interface RunOptions {
   onFinish?: ((text: string, messages: ChatMessage[]) => void) | undefined
   onError?: ((error: Error) => void) | undefined
   onResponse?: ((response: Response) => void) | undefined
+  /** How a resumable stream reconnects (see `streamCopilot`); `false` turns it off. */
+  reconnect?: false | ReconnectOptions | undefined
 }
 
 export const DEFAULT_API = '/api/copilot'
 
 interface Run {
   controller: AbortController
+  stream: CopilotStream | undefined
   history: ChatMessage[]
   /** Text already flushed to the state. */
   text: string
   /** Deltas received since the last flush. */
   pending: string[]
+  /** The event id of the last delta received (in `text` once `pending` is committed). */
+  lastEventId: string | undefined
   cancelFlush: CancelFlush | undefined
   options: () => RunOptions
 }
@@ -52,9 +77,18 @@ export class ConversationStore {
   private readonly listeners = new Set<() => void>()
   private run: Run | undefined
   private holders = 0
+  /** The conversation `id` whose stream in flight is remembered for a resume; none: nothing is. */
+  private readonly recordId: string | undefined
+  /** Shared by every store of the page, so conversations streaming at once render in one pass. */
+  private readonly scheduler: FlushScheduler
 
-  constructor(initialMessages: ChatMessage[]) {
+  constructor(
+    initialMessages: ChatMessage[],
+    options: { id?: string | undefined; scheduler?: FlushScheduler | undefined } = {},
+  ) {
     this.state = idleState(initialMessages)
+    this.recordId = options.id
+    this.scheduler = options.scheduler ?? sharedFlushScheduler
   }
 
   readonly subscribe = (listener: () => void): (() => void) => {
@@ -73,8 +107,18 @@ export class ConversationStore {
     return () => {
       if (released) return
       released = true
-      if (--this.holders === 0) this.stop()
+      if (--this.holders === 0) this.leave()
     }
+  }
+
+  /**
+   * Picks up the stream this conversation remembers (a reload or a remount left it running on the
+   * server), after the current task: under StrictMode's mount → unmount → mount, one GET is sent.
+   */
+  resumeLater(options: () => RunOptions): void {
+    queueMicrotask(() => {
+      if (this.holders > 0) this.resume(options)
+    })
   }
 
   /** Never rejects: resolves to the full text, or null when aborted or failed (then `error` is set). */
@@ -84,31 +128,76 @@ export class ConversationStore {
       typeof input === 'string'
         ? [...this.state.messages, { role: 'user', content: input }]
         : input.messages.slice()
+    const run = this.begin(history, '', options)
+    this.set({ messages: history, text: '', status: 'connecting', error: undefined })
+    return this.start(run, { messages: history })
+  }
+
+  /** Resumes the remembered stream, unless one runs already. */
+  private resume(options: () => RunOptions): void {
+    if (this.run || this.recordId === undefined) return
+    const record = loadStreamRecord(this.recordId)
+    if (!record) return
+    const run = this.begin(record.history, record.text, options)
+    run.lastEventId = record.lastEventId
+    this.set({
+      messages: withReply(record.history, record.text),
+      text: record.text,
+      status: 'reconnecting',
+      error: undefined,
+    })
+    void this.start(run, {
+      resume: { streamId: record.streamId, lastEventId: record.lastEventId },
+    })
+  }
+
+  private begin(history: ChatMessage[], text: string, options: () => RunOptions): Run {
     const run: Run = {
       controller: new AbortController(),
+      stream: undefined,
       history,
-      text: '',
+      text,
       pending: [],
+      lastEventId: undefined,
       cancelFlush: undefined,
       options,
     }
     this.run = run
-    this.set({ messages: history, text: '', status: 'connecting', error: undefined })
+    return run
+  }
 
-    const settings = options()
-    const stream = streamCopilot({
+  /** Streams `run` (a POST of `messages`, or a GET of a stream to `resume`); never rejects. */
+  private start(
+    run: Run,
+    target: { messages: ChatMessage[] } | { resume: ResumeTarget },
+  ): Promise<string | null> {
+    const settings = run.options()
+    const common = {
       api: settings.api ?? DEFAULT_API,
-      messages: history,
       body: settings.body,
       headers: settings.headers,
       fetch: settings.fetch,
+      reconnect: settings.reconnect,
       signal: run.controller.signal,
-      onResponse: (response) => {
-        if (response.ok && this.run === run) this.set({ ...this.state, status: 'streaming' })
+      onResponse: (response: Response) => {
+        if (response.ok && this.run === run) {
+          this.set({ ...this.state, status: 'streaming' })
+          this.remember(run)
+        }
         run.options().onResponse?.(response)
       },
-      onChunk: (delta, chunk) => this.receive(run, delta, chunk),
-    })
+      onReconnect: () => {
+        if (this.run === run && this.state.status !== 'reconnecting') {
+          this.set({ ...this.state, status: 'reconnecting' })
+        }
+      },
+      onChunk: (delta: string, chunk: ChatCompletionChunk) => this.receive(run, delta, chunk),
+    }
+    const stream =
+      'resume' in target
+        ? streamCopilot({ ...common, resume: target.resume })
+        : streamCopilot({ ...common, messages: target.messages })
+    run.stream = stream
 
     return stream.getFullResponse().then(
       (text) => {
@@ -145,6 +234,36 @@ export class ConversationStore {
     this.finish(run, 'aborted', undefined)
   }
 
+  /**
+   * The last component let go. A stream this conversation can resume is only disconnected (the
+   * server keeps it for a while; a remount or a reload picks it up); any other is stopped.
+   */
+  private leave(): void {
+    const run = this.run
+    const stream = run?.stream
+    if (!run || !stream?.streamId || this.recordId === undefined || !canRemember()) {
+      this.stop()
+      return
+    }
+    commitPending(run)
+    this.remember(run)
+    stream.disconnect()
+    this.finish(run, 'aborted', undefined, { keepRecord: true })
+  }
+
+  /** Writes the resume record of a resumable run: its text so far and the id of its last delta. */
+  private remember(run: Run): void {
+    const streamId = run.stream?.streamId
+    if (this.recordId === undefined || streamId === undefined || this.run !== run) return
+    const record: StreamRecord = {
+      streamId,
+      lastEventId: run.lastEventId,
+      history: run.history,
+      text: run.text,
+    }
+    saveStreamRecord(this.recordId, record)
+  }
+
   reset(initialMessages: ChatMessage[]): void {
     this.stop()
     this.set(idleState(initialMessages))
@@ -159,12 +278,13 @@ export class ConversationStore {
   private receive(run: Run, delta: string, chunk: ChatCompletionChunk): void {
     if (this.run !== run) return
     run.pending.push(delta)
+    run.lastEventId = run.stream?.lastEventId
     const options = run.options()
     options.onChunk?.(delta, chunk)
     const bufferMs = options.bufferMs
     if (bufferMs !== undefined && bufferMs <= 0) this.flush(run)
     else
-      run.cancelFlush ??= scheduleFlush(() => {
+      run.cancelFlush ??= this.scheduler.schedule(() => {
         run.cancelFlush = undefined
         this.flush(run)
       }, bufferMs)
@@ -173,18 +293,29 @@ export class ConversationStore {
   private flush(run: Run): void {
     if (this.run !== run || run.pending.length === 0) return
     commitPending(run)
+    // Deltas read just before a connection dropped can flush while it reconnects: keep saying so.
+    const status = this.state.status === 'reconnecting' ? 'reconnecting' : 'streaming'
     this.set({
       messages: withReply(run.history, run.text),
       text: run.text,
-      status: 'streaming',
+      status,
       error: undefined,
     })
+    this.remember(run)
   }
 
   /** Publishes a terminal state at once. False when `run` was already finished. */
-  private finish(run: Run, status: CopilotStatus, error: Error | undefined): boolean {
+  private finish(
+    run: Run,
+    status: CopilotStatus,
+    error: Error | undefined,
+    { keepRecord = false } = {},
+  ): boolean {
     if (this.run !== run) return false
     this.run = undefined
+    if (!keepRecord && this.recordId !== undefined && run.stream?.streamId !== undefined) {
+      clearStreamRecord(this.recordId)
+    }
     run.cancelFlush?.()
     run.cancelFlush = undefined
     commitPending(run)

@@ -20,7 +20,7 @@ export function sharedConversation(
   const data: unknown = cache.get(key)?.data
   if (data instanceof ConversationStore) return data
   const restored = isPersisted(data) ? data.messages : undefined
-  const store = new ConversationStore(restored ?? initialMessages ?? [])
+  const store = new ConversationStore(restored ?? initialMessages ?? [], { id })
   cache.set(key, { data: store })
   return store
 }

@@ -20,13 +20,18 @@ import { sharedConversation } from './shared-conversation'
 export interface UseCopilotStreamOptions extends RunOptions {
   /** The endpoint. Default `/api/copilot`. */
   api?: string | URL | undefined
-  /** Components using the same `id` share one conversation (messages, text, status, error). */
+  /**
+   * Components using the same `id` share one conversation (messages, text, status, error). With an
+   * `id`, a resumable stream in flight is remembered in sessionStorage and resumed on the next mount
+   * (after a page reload too).
+   */
   id?: string | undefined
   /** The history to start from (for a shared `id`: used by the first component that mounts). */
   initialMessages?: ChatMessage[] | undefined
   /**
    * Longest wait, in ms, before streamed text reaches the state. Default: once per animation frame
-   * (a 16 ms timeout where requestAnimationFrame is missing). `0` renders every chunk.
+   * (a 16 ms timeout where requestAnimationFrame is missing). `0` renders every chunk. Every hook
+   * of the page flushes on the same tick, so several conversations streaming at once render together.
    */
   bufferMs?: number | undefined
 }
@@ -42,7 +47,7 @@ export interface UseCopilotStreamResult {
   stop: () => void
   /** Aborts, then goes back to `initialMessages` and `'idle'`. */
   reset: () => void
-  /** `status` is `'connecting'` or `'streaming'`. */
+  /** `status` is `'connecting'`, `'streaming'` or `'reconnecting'`. */
   isStreaming: boolean
 }
 
@@ -64,8 +69,13 @@ export function useCopilotStream(options: UseCopilotStreamOptions = {}): UseCopi
       : sharedConversation(cache, options.id, options.initialMessages)
 
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot)
-  // Unmount (of the last component watching this conversation) aborts its stream.
-  useEffect(() => store.retain(), [store])
+  // Unmount (of the last component watching this conversation) aborts its stream (or, when it can be
+  // resumed, only disconnects it). Mount resumes the stream this conversation remembers, if any.
+  useEffect(() => {
+    const release = store.retain()
+    store.resumeLater(getOptions)
+    return release
+  }, [store, getOptions])
 
   const send = useCallback((input: SendInput) => store.send(input, getOptions), [store, getOptions])
   const stop = useCallback(() => store.stop(), [store])
@@ -79,6 +89,9 @@ export function useCopilotStream(options: UseCopilotStreamOptions = {}): UseCopi
     send,
     stop,
     reset,
-    isStreaming: state.status === 'connecting' || state.status === 'streaming',
+    isStreaming:
+      state.status === 'connecting' ||
+      state.status === 'streaming' ||
+      state.status === 'reconnecting',
   }
 }

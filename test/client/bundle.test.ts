@@ -1,4 +1,5 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build, type Options } from 'tsup'
@@ -23,7 +24,7 @@ const SERVER_MARKERS = [
   'src/server',
 ]
 // The only modules the browser entries may import at run time.
-const ALLOWED_IMPORTS = new Set(['eventsource-parser', 'react', 'swr'])
+const ALLOWED_IMPORTS = new Set(['eventsource-parser', 'react', 'swr', 'copilotedge/client'])
 
 let outDir: string
 const files = new Map<string, string>()
@@ -88,7 +89,18 @@ describe('the browser bundles of copilotedge/client and copilotedge/react', () =
     }
   })
 
-  it('import nothing but eventsource-parser, react and swr (no node: modules)', () => {
+  it('define each client error class once: the react entry takes them from copilotedge/client', () => {
+    for (const name of ['react/index.js', 'react/index.cjs']) {
+      const code = files.get(name) ?? ''
+      expect(importsOf(code)).toContain('copilotedge/client')
+      expect(code).not.toMatch(/CopilotHTTPError = class|CopilotStreamError = class/)
+    }
+    for (const name of ['client/index.js', 'client/index.cjs']) {
+      expect(files.get(name)).toMatch(/CopilotHTTPError = class/)
+    }
+  })
+
+  it('import nothing but eventsource-parser, react, swr and the client entry (no node: modules)', () => {
     for (const [name, code] of files) {
       const imports = importsOf(code)
       expect(imports.length, `${name} imports something`).toBeGreaterThan(0)
@@ -103,5 +115,17 @@ describe('the browser bundles of copilotedge/client and copilotedge/react', () =
     for (const name of ['react/index.js', 'react/index.cjs']) {
       expect(files.get(name)?.trimStart()).toMatch(/^(["']use strict["'];?\s*)?["']use client["']/)
     }
+  })
+})
+
+describe('the built package (dist/)', () => {
+  it('hands out the same error class from copilotedge/client and copilotedge/react', async () => {
+    const require = createRequire(import.meta.url)
+    const root = join(import.meta.dirname, '..', '..', 'dist')
+    const client = require(join(root, 'client', 'index.cjs'))
+    const react = require(join(root, 'react', 'index.cjs'))
+    expect(react.CopilotHTTPError).toBe(client.CopilotHTTPError)
+    const error = new react.CopilotStreamError({ error: { message: 'boom' } })
+    expect(error instanceof client.CopilotStreamError).toBe(true)
   })
 })

@@ -125,7 +125,7 @@ export function inMemoryFetch() {
     requests.push({
       url: String(input),
       init,
-      body: JSON.parse(String(init.body)) as Record<string, unknown>,
+      body: parseBody(init.body),
       signal,
     })
     return new Promise<Response>((resolve, reject) => {
@@ -153,11 +153,16 @@ export function answeringFetch(make: () => Response) {
     requests.push({
       url: String(input),
       init,
-      body: JSON.parse(String(init.body)) as Record<string, unknown>,
+      body: parseBody(init.body),
       signal,
     })
     if (signal.aborted) throw signal.reason
     return make()
   }
   return { fetch: fetch as typeof globalThis.fetch, requests }
+}
+
+/** A POST's JSON body; `{}` for a request without one (a reconnect GET, a stop DELETE). */
+function parseBody(body: RequestInit['body']): Record<string, unknown> {
+  return body == null ? {} : (JSON.parse(String(body)) as Record<string, unknown>)
 }

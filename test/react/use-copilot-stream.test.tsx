@@ -1,5 +1,5 @@
 import { act, render, renderHook, waitFor } from '@testing-library/react'
-import { type ReactNode, StrictMode } from 'react'
+import { type ReactNode, StrictMode, useEffect } from 'react'
 import { SWRConfig } from 'swr'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
@@ -51,6 +51,22 @@ function Pair(props: {
       {props.showB ? <Chat name="b" id="pair" fetch={props.fetch} seen={props.seen} /> : null}
     </>
   )
+}
+
+interface StrictSeen {
+  renders: number
+  effects: number
+  current?: UseCopilotStreamResult
+}
+
+/** Counts its renders and effect runs (StrictMode doubles both) and reports what the hook returns. */
+function StrictChat(props: { fetch: typeof fetch; seen: StrictSeen }) {
+  props.seen.renders++
+  props.seen.current = useCopilotStream({ fetch: props.fetch, id: 'strict' })
+  useEffect(() => {
+    props.seen.effects++
+  }, [props.seen])
+  return null
 }
 
 /** Starts a send whose fetch the test answers with a body it writes by hand. */
@@ -414,29 +430,26 @@ describe('useCopilotStream', () => {
 
   it('sends once under StrictMode and still aborts on unmount (no leaked subscriptions)', async () => {
     const mock = inMemoryFetch()
-    let renders = 0
-    const { result, unmount } = renderHook(
-      () => {
-        renders++
-        return useCopilotStream({ fetch: mock.fetch, id: 'strict' })
-      },
-      {
-        wrapper: ({ children }) => (
-          <StrictMode>
-            <FreshCache>{children}</FreshCache>
-          </StrictMode>
-        ),
-      },
+    const seen: StrictSeen = { renders: 0, effects: 0 }
+    // render (not renderHook's wrapper, whose effects run once): StrictMode really mounts, unmounts
+    // and mounts again here, so the hook's retain/release must balance.
+    const { unmount } = render(
+      <StrictMode>
+        <FreshCache>
+          <StrictChat fetch={mock.fetch} seen={seen} />
+        </FreshCache>
+      </StrictMode>,
     )
-    expect(renders).toBeGreaterThan(1) // StrictMode did double-render
+    expect(seen.renders).toBeGreaterThan(1) // StrictMode did double-render
+    expect(seen.effects).toBe(2) // and double-ran the effects
     act(() => {
-      void result.current.send('Hi')
+      void seen.current?.send('Hi')
     })
     expect(mock.requests).toHaveLength(1)
     const body = controlledBody()
     await act(async () => mock.respond(sseResponse(body.stream)))
     act(() => body.push(event('strict')))
-    await waitFor(() => expect(result.current.text).toBe('strict'))
+    await waitFor(() => expect(seen.current?.text).toBe('strict'))
     expect(mock.requests).toHaveLength(1)
     expect(mock.requests[0]?.signal.aborted).toBe(false)
     unmount()
