@@ -29,14 +29,22 @@ export interface UsageFigures {
   prompt_tokens: number
   completion_tokens: number
   total_tokens: number
+  /** Only when part of the prompt came from the prefix cache (a cold request reports none). */
+  prompt_tokens_details?: { cached_tokens: number }
 }
 
-export function usage(promptTokens: number, completionTokens: number): UsageFigures {
-  return {
+export function usage(
+  promptTokens: number,
+  completionTokens: number,
+  cachedTokens = 0,
+): UsageFigures {
+  const figures: UsageFigures = {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
   }
+  if (cachedTokens > 0) figures.prompt_tokens_details = { cached_tokens: cachedTokens }
+  return figures
 }
 
 export const DONE_FRAME = 'data: [DONE]\n\n'
@@ -87,7 +95,10 @@ export function* nativeFrames(ctx: FrameContext): Generator<Frame> {
   }
   yield {
     kind: 'post',
-    text: sse({ response: '', usage: usage(plan.promptTokens, plan.completionTokens) }),
+    text: sse({
+      response: '',
+      usage: usage(plan.promptTokens, plan.completionTokens, plan.cachedTokens),
+    }),
   }
   yield { kind: 'post', text: DONE_FRAME }
 }
@@ -107,7 +118,7 @@ export function* openaiFrames(ctx: FrameContext): Generator<Frame> {
   const chunk = (delta: Record<string, unknown>, finish: string | null, withUsage = true) => {
     let tail = ''
     if (route === 'run' && withUsage) {
-      tail = `,"usage":${JSON.stringify(usage(plan.promptTokens, sent))}`
+      tail = `,"usage":${JSON.stringify(usage(plan.promptTokens, sent, plan.cachedTokens))}`
     } else if (route === 'chat-completions' && includeUsage) {
       tail = ',"usage":null'
     }
@@ -141,7 +152,7 @@ export function* openaiFrames(ctx: FrameContext): Generator<Frame> {
     }
   }
   yield { kind: 'post', text: chunk({}, plan.finishReason, false) }
-  const total = usage(plan.promptTokens, plan.completionTokens)
+  const total = usage(plan.promptTokens, plan.completionTokens, plan.cachedTokens)
   if (route === 'run' || includeUsage)
     yield { kind: 'post', text: sse({ ...head, choices: [], usage: total }) }
   if (route === 'run') yield { kind: 'post', text: sse({ response: '', usage: total }) }
@@ -162,7 +173,7 @@ export function nativeResult(plan: ReplyPlan): Record<string, unknown> {
       { name: plan.toolCall.name, arguments: JSON.parse(plan.toolCall.arguments) },
     ]
   }
-  result.usage = usage(plan.promptTokens, plan.completionTokens)
+  result.usage = usage(plan.promptTokens, plan.completionTokens, plan.cachedTokens)
   return result
 }
 
@@ -186,6 +197,6 @@ export function chatCompletion(ctx: FrameContext): Record<string, unknown> {
     created: ctx.created,
     model: ctx.model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: plan.finishReason }],
-    usage: usage(plan.promptTokens, plan.completionTokens),
+    usage: usage(plan.promptTokens, plan.completionTokens, plan.cachedTokens),
   }
 }

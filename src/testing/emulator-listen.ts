@@ -1,9 +1,10 @@
-// `listen()`: the emulator on a real loopback HTTP server. @hono/node-server turns node:http into
-// Fetch requests (its `request.signal` aborts when the client disconnects); the response is written
-// here, on the raw `outgoing`, so faults can act on the socket (reset, an unclean end for `drop`).
-import type { Server, ServerResponse } from 'node:http'
+// `listen()`: the emulator on a real loopback HTTP server, on node:http alone (no optional peer to
+// install). Each request becomes a Fetch `Request` (its `signal` aborts when the client disconnects);
+// the response is written here, on the raw `outgoing`, so faults can act on the socket (reset, an
+// unclean end for `drop`) and a reader that stops reading pauses the stream (backpressure).
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { HttpBindings } from '@hono/node-server'
+import { type NodeStreams, requestFromNode } from './emulator-node-request'
 import type { EmulatorListenOptions, EmulatorServer } from './emulator-types'
 
 export interface NodeTransport {
@@ -13,9 +14,6 @@ export interface NodeTransport {
 }
 
 type Handler = (request: Request, transport: NodeTransport) => Promise<Response | null>
-
-/** Tells @hono/node-server the response was written already. */
-const ALREADY_SENT = { 'x-hono-already-sent': 'true' }
 
 function drainOrClose(outgoing: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -53,16 +51,27 @@ async function writeResponse(
     reader.cancel(new Error('client disconnected')).catch(() => {})
   }
   outgoing.once('close', onClose)
+  // Resolves once the last chunk reached the socket: a `drop` must not end the socket before the
+  // bytes sent so far (Node 24 still holds them in the response when the socket ends: lost).
+  let written: Promise<void> = Promise.resolve()
   try {
     for (;;) {
       const { done, value } = await reader.read()
       if (done) break
-      if (!outgoing.write(value)) await drainOrClose(outgoing)
+      let flushed = () => {}
+      written = new Promise<void>((resolve) => {
+        flushed = resolve
+      })
+      if (!outgoing.write(value, () => flushed())) await drainOrClose(outgoing)
       if (outgoing.destroyed) return
     }
     // `drop`: end the socket without the terminating chunk, so the client sees a truncated body.
-    if (isCut()) outgoing.socket?.end()
-    else outgoing.end()
+    if (isCut()) {
+      await Promise.race([written, new Promise((resolve) => outgoing.once('close', resolve))])
+      outgoing.socket?.end()
+    } else {
+      outgoing.end()
+    }
   } catch {
     outgoing.destroy()
   } finally {
@@ -75,33 +84,41 @@ export async function listenEmulator(
   cutOf: (response: Response) => boolean,
   options: EmulatorListenOptions = {},
 ): Promise<EmulatorServer> {
-  // Imported here so the in-process emulator also loads where node:http does not exist.
-  const { createAdaptorServer } = await import('@hono/node-server')
-  const server = createAdaptorServer({
-    overrideGlobalObjects: false,
-    fetch: async (request, env) => {
-      // Always HTTP/1 bindings: the server is node:http's.
-      const { incoming, outgoing } = env as HttpBindings
-      // Touch the signal now: the adapter only wires disconnects to it once it exists.
-      void request.signal
-      const transport: NodeTransport = {
-        kind: 'node',
-        reset: () => {
-          const socket = incoming.socket
-          if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy()
-          else socket.destroy()
-        },
-      }
-      const response = await handle(request, transport).catch(() => {
-        // Never leave a client waiting on an answer that will not come.
-        incoming.socket.destroy()
-        return null
-      })
-      if (response) await writeResponse(response, outgoing, () => cutOf(response))
-      return new Response(null, { headers: ALREADY_SENT })
-    },
-  }) as Server
   const host = options.host ?? '127.0.0.1'
+  const authority = () => {
+    const { port } = server.address() as AddressInfo
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`
+  }
+  const onRequest = async (incoming: IncomingMessage, outgoing: ServerResponse) => {
+    let request: Request
+    try {
+      request = requestFromNode(incoming, outgoing, authority(), streams)
+    } catch {
+      // An unusable Host header or URL: not something the emulator can route.
+      outgoing.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request')
+      return
+    }
+    const transport: NodeTransport = {
+      kind: 'node',
+      reset: () => {
+        const socket = incoming.socket
+        if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy()
+        else socket.destroy()
+      },
+    }
+    const response = await handle(request, transport).catch(() => {
+      // Never leave a client waiting on an answer that will not come.
+      incoming.socket.destroy()
+      return null
+    })
+    if (response) await writeResponse(response, outgoing, () => cutOf(response))
+  }
+  // Imported here so the in-process emulator also loads where node:http does not exist.
+  const [{ createServer }, streams]: [typeof import('node:http'), NodeStreams] = await Promise.all([
+    import('node:http'),
+    import('node:stream'),
+  ])
+  const server = createServer((incoming, outgoing) => void onRequest(incoming, outgoing))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, host, () => {

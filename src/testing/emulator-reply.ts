@@ -23,6 +23,8 @@ export interface ReplyPlan {
   toolCall: ToolCallPlan | null
   finishReason: 'stop' | 'length' | 'tool_calls'
   promptTokens: number
+  /** Of `promptTokens`, those served from the prefix cache (set by the emulator after planning). */
+  cachedTokens: number
   /** Token frames the full reply sends: reasoning, then text or the tool call's opening and pieces. */
   completionTokens: number
 }
@@ -164,6 +166,7 @@ export function planReply(
       toolCall,
       finishReason: 'tool_calls',
       promptTokens,
+      cachedTokens: 0,
       completionTokens: reasoning.count + 1 + toolCall.pieces.length,
     }
   }
@@ -185,6 +188,7 @@ export function planReply(
     toolCall: null,
     finishReason: tokens.count < source.count ? 'length' : 'stop',
     promptTokens,
+    cachedTokens: 0,
     completionTokens: reasoning.count + tokens.count,
   }
 }

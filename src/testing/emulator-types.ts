@@ -1,4 +1,7 @@
 // Public types of the Workers AI emulator (`copilotedge/testing`).
+import type { EmulatorPrefixCacheOptions } from './emulator-prefix-cache'
+
+export type { EmulatorPrefixCacheOptions } from './emulator-prefix-cache'
 
 /** Timers the emulator paces with; inject fake ones in tests. `now` (ms) stamps `created`. */
 export interface EmulatorClock {
@@ -44,6 +47,12 @@ export interface WorkersAIEmulatorOptions {
   reasoning?: string | ((info: EmulatorReplyInfo) => string)
   /** The `p` padding of native frames for token `index`; default random letters (as upstream). */
   padding?: (index: number) => string
+  /**
+   * Prefix caching as Workers AI does it: requests with the same `x-session-affinity` header (the
+   * binding's `extraHeaders`) reuse the prompt prefix seen before, reported as
+   * `usage.prompt_tokens_details.cached_tokens`. On by default; `false` turns it off.
+   */
+  prefixCache?: EmulatorPrefixCacheOptions | false
 }
 
 export type EmulatorRoute = 'run' | 'chat-completions' | 'unknown'
@@ -70,6 +79,10 @@ export interface RecordedRequest {
   aborted: boolean
   /** The emulator sent the whole reply it meant to send (faults that cut the body leave it false). */
   completed: boolean
+  /** Prompt tokens served from the prefix cache (`usage.prompt_tokens_details.cached_tokens`). */
+  cachedTokens: number
+  /** The model instance the request reached (`prefixCache.instances`), else null. */
+  instance: number | null
   /** Token frames (text tokens and tool-call fragments) handed to the transport so far. */
   tokensSent: number
   /** The fault this request took from the queue, if any. */
@@ -102,6 +115,19 @@ export interface EmulatorServer {
   close(): Promise<void>
 }
 
+/** The part of `env.AI` the emulator stands in for. */
+export interface EmulatorBinding {
+  run(
+    model: string,
+    inputs: Record<string, unknown>,
+    options?: {
+      signal?: AbortSignal
+      gateway?: { id: string }
+      extraHeaders?: Record<string, string>
+    },
+  ): Promise<unknown>
+}
+
 export interface WorkersAIEmulator {
   /**
    * The Fetch handler. A `reset` fault rejects with `TypeError('fetch failed')`; a request aborted
@@ -124,7 +150,13 @@ export interface WorkersAIEmulator {
   readonly requests: RecordedRequest[]
   /** Queues faults: each subsequent request takes the next one, in order. */
   fault(fault: EmulatorFault | EmulatorFault[]): void
-  /** Clears the recorded requests and the queued faults. */
+  /**
+   * A stand-in for the Workers AI binding (`env.AI`) answered by this emulator in-process:
+   * `run(model, inputs, { signal, gateway, extraHeaders })` resolves to a `ReadableStream` of the
+   * SSE bytes for `stream: true`, else the bare `result`; a failure throws `Error("<code>: <message>")`.
+   */
+  readonly binding: EmulatorBinding
+  /** Clears the recorded requests, the queued faults and the prefix cache. */
   reset(): void
   /**
    * Resolves when every recorded request has finished (completed, aborted, cut or failed), e.g.

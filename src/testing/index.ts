@@ -1,8 +1,10 @@
 // Public entry of `copilotedge/testing`: the Workers AI emulator. Re-exports only.
 export type {
+  EmulatorBinding,
   EmulatorClock,
   EmulatorFault,
   EmulatorListenOptions,
+  EmulatorPrefixCacheOptions,
   EmulatorReplyInfo,
   EmulatorRoute,
   EmulatorServer,

@@ -1,5 +1,7 @@
 // The Workers AI emulator: a Fetch handler speaking the Workers AI REST API (wire-formats §1), with
 // scripted replies, pacing, queued faults and request recording. It never pretends to be a model.
+
+import { emulatorBinding } from './emulator-binding'
 import {
   AUTH_ERROR,
   defaultErrorFor,
@@ -20,6 +22,7 @@ import {
   randomPadding,
 } from './emulator-frames'
 import { listenEmulator, type NodeTransport } from './emulator-listen'
+import { EmulatorPrefixCache, promptTokens } from './emulator-prefix-cache'
 import { planReply } from './emulator-reply'
 import { matchRoute, parseBody, validateChatBody } from './emulator-request'
 import type {
@@ -87,6 +90,8 @@ export function createWorkersAIEmulator(options: WorkersAIEmulatorOptions = {}):
     firstTokenDelayMs: options.firstTokenDelayMs ?? 0,
     tokenDelayMs: options.tokenDelayMs ?? 0,
   }
+  const prefixCache =
+    options.prefixCache === false ? null : new EmulatorPrefixCache(options.prefixCache)
   const requests: RecordedRequest[] = []
   const faults: EmulatorFault[] = []
   const inFlight = new Set<Exchange>()
@@ -110,6 +115,8 @@ export function createWorkersAIEmulator(options: WorkersAIEmulatorOptions = {}):
       status: 0,
       aborted: false,
       completed: false,
+      cachedTokens: 0,
+      instance: null,
       tokensSent: 0,
       fault: faults.shift() ?? null,
     }
@@ -194,6 +201,12 @@ export function createWorkersAIEmulator(options: WorkersAIEmulatorOptions = {}):
       const message = `Emulator reply callback threw: ${error instanceof Error ? error.message : String(error)}`
       return exchange.respond(errorEnvelope(500, { code: 3043, message }))
     }
+    if (prefixCache) {
+      const affinity = request.headers.get('x-session-affinity')
+      record.instance = prefixCache.route(affinity)
+      plan.cachedTokens = prefixCache.take(affinity, record.instance, promptTokens(input.messages))
+      record.cachedTokens = plan.cachedTokens
+    }
     const ctx: FrameContext = {
       plan,
       model: input.model,
@@ -246,6 +259,13 @@ export function createWorkersAIEmulator(options: WorkersAIEmulatorOptions = {}):
     return fetchHandler(request)
   }) as typeof fetch
 
+  const binding = emulatorBinding({
+    fetch: (request) => fetchImpl(request),
+    baseURL: EMULATOR_BASE_URL,
+    accountId,
+    apiToken,
+  })
+
   return {
     fetch: fetchHandler,
     fetchImpl,
@@ -257,12 +277,14 @@ export function createWorkersAIEmulator(options: WorkersAIEmulatorOptions = {}):
     get requests() {
       return requests
     },
+    binding,
     fault(fault) {
       faults.push(...(Array.isArray(fault) ? fault : [fault]))
     },
     reset() {
       requests.length = 0
       faults.length = 0
+      prefixCache?.clear()
     },
     async idle() {
       while (inFlight.size > 0) await Promise.all([...inFlight].map((e) => e.settled))

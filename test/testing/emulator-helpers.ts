@@ -32,6 +32,8 @@ export interface PostOptions {
   signal?: AbortSignal
   method?: string
   rawBody?: string
+  /** Extra request headers (e.g. `x-session-affinity`). */
+  headers?: Record<string, string>
 }
 
 export function post(
@@ -40,7 +42,7 @@ export function post(
   body: unknown,
   options: PostOptions = {},
 ): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers }
   const token = options.token === undefined ? 'emulator-token' : options.token
   if (token !== null) headers.authorization = `Bearer ${token}`
   const method = options.method ?? 'POST'
