@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // `npm run example`: builds what is stale (the library's dist/, then the Next.js example), then serves
-// the example on PORT (default 3000). With CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN set it talks
-// to Workers AI; without them it starts the Workers AI emulator on 127.0.0.1 and points the app at it.
-// `next` runs in its own process group; on SIGINT/SIGTERM exactly that group is ended (never by name).
+// the example on HOST:PORT (default 127.0.0.1:3000: this machine only; HOST=0.0.0.0 to share it).
+// `--no-build` serves the existing build as it is. With CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN
+// set it talks to Workers AI; without them it starts the Workers AI emulator on 127.0.0.1 and points the
+// app at it. `next` runs in its own process group; any terminating signal (Ctrl+C, kill, a closed
+// terminal's SIGHUP, SIGQUIT) ends exactly that group (never by name), then the emulator.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { appDir, buildExample, nextBin } from './build-example.mjs'
 
 const port = Number(process.env.PORT || 3000)
+const host = process.env.HOST || '127.0.0.1'
+const skipBuild = process.argv.includes('--no-build')
 const started = performance.now()
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
 
@@ -33,16 +39,22 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 const probe = createServer()
 const free = await new Promise((resolve) => {
   probe.once('error', () => resolve(false))
-  probe.listen(port, () => probe.close(() => resolve(true)))
+  probe.listen(port, host, () => probe.close(() => resolve(true)))
 })
 if (!free)
   fail(`port ${port} is in use: stop what holds it, or run PORT=${port + 1} npm run example`)
 
 // 1. The library's dist/ (the app imports it exactly as users do), then the Next.js build.
-try {
-  buildExample({ log })
-} catch (error) {
-  fail(error instanceof Error ? error.message : String(error))
+if (skipBuild) {
+  if (!existsSync(join(appDir, '.next', 'BUILD_ID')))
+    fail('--no-build: example-next has no build yet; run npm run example without it once')
+  log('--no-build: serving the existing build')
+} else {
+  try {
+    buildExample({ log })
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error))
+  }
 }
 
 // 2. Where answers come from.
@@ -72,7 +84,7 @@ if (accountId && apiToken) {
 }
 
 // 3. Serve. `detached` puts next (and the next-server it forks) in a process group of its own.
-const child = spawn(nextBin, ['start', '--port', String(port)], {
+const child = spawn(nextBin, ['start', '--port', String(port), '--hostname', host], {
   cwd: appDir,
   env,
   stdio: 'inherit',
@@ -92,6 +104,8 @@ function signalGroup(signal) {
 async function shutdown(code) {
   if (stopping) return
   stopping = true
+  // next sits in a group of its own, out of reach of the terminal's signals: pass the ending on. As
+  // SIGTERM whatever the signal was, which next answers with a graceful close (a SIGQUIT would dump core).
   signalGroup('SIGTERM')
   if (child.exitCode === null && child.signalCode === null) await once(child, 'exit')
   // next-server may outlive the wrapper for a moment: give the group 5 s, then SIGKILL what is left.
@@ -101,8 +115,17 @@ async function shutdown(code) {
   process.exit(code)
 }
 
-process.on('SIGINT', () => void shutdown(130))
-process.on('SIGTERM', () => void shutdown(143))
+// After a SIGHUP the terminal is gone: writing to it fails (EIO), which must not stop the shutdown.
+process.stdout.on('error', () => {})
+process.stderr.on('error', () => {})
+for (const [signal, number] of [
+  ['SIGHUP', 1],
+  ['SIGINT', 2],
+  ['SIGQUIT', 3],
+  ['SIGTERM', 15],
+]) {
+  process.on(signal, () => void shutdown(128 + number))
+}
 child.on('exit', (code, signal) => {
   if (stopping) return
   log(`next exited (${signal ?? `code ${code}`})`)
@@ -110,7 +133,8 @@ child.on('exit', (code, signal) => {
 })
 
 // Say where to go once the app answers.
-const url = `http://localhost:${port}`
+const anyInterface = host === '0.0.0.0' || host === '::'
+const url = `http://${anyInterface ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`
 for (let i = 0; i < 600 && !stopping && child.exitCode === null; i++) {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
@@ -118,6 +142,11 @@ for (let i = 0; i < 600 && !stopping && child.exitCode === null; i++) {
     const seconds = ((performance.now() - started) / 1000).toFixed(1)
     log(
       `${paint(1, `ready in ${seconds} s: open ${url}`)}  (plain client: ${url}/vanilla.html; Ctrl+C to stop)`,
+    )
+    log(
+      anyInterface
+        ? `listening on every network interface (HOST=${host}): other machines can reach it`
+        : `listening on ${host} only (HOST=0.0.0.0 to let other machines reach it)`,
     )
     break
   } catch {

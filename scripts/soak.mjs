@@ -23,6 +23,8 @@ const TOKENS = 16
 const EXPECTED_TEXT = Array.from({ length: TOKENS }, (_, i) => `tok${i} `).join('')
 const MODEL = '@cf/meta/llama-3.1-8b-instruct'
 const ORIGIN = 'https://soak.example'
+/** Requests sent again after a stale keep-alive socket (see post). */
+let stale = 0
 
 if (process.argv.includes('--server-child')) await serverChild()
 else await driver()
@@ -369,6 +371,7 @@ async function driver() {
       seenByClients: faultOutcomes,
     },
     aborts: { byClient: clientAborts, upstreamRequestsAborted: upstreamAborted },
+    staleKeepAliveResent: stale,
     handles: { boot: boot.resources, start: start.resources, end: end.resources },
     rssMB: {
       boot: mb(boot.rss),
@@ -440,7 +443,29 @@ function post(url, body, agent, signal, headers) {
     else signal.addEventListener('abort', abort, { once: true })
     req.on('close', () => signal.removeEventListener('abort', abort))
     req.on('response', resolve)
-    req.on('error', reject)
+    req.on('error', (error) => {
+      // A keep-alive socket the server closed as idle just as this request went out on it: Node's
+      // documented race (http.ClientRequest reusedSocket). The server never saw the request, so the
+      // client sends it again on a new socket, as Node's docs advise; counted apart in the report.
+      if (req.reusedSocket && error.code === 'ECONNRESET' && !signal.aborted) {
+        stale++
+        const retry = http.request(url, {
+          method: 'POST',
+          agent: false,
+          headers: {
+            'Content-Type': 'application/json',
+            'Content-Length': Buffer.byteLength(body),
+            ...headers,
+          },
+        })
+        signal.addEventListener('abort', () => retry.destroy(), { once: true })
+        retry.on('response', resolve)
+        retry.on('error', reject)
+        retry.end(body)
+        return
+      }
+      reject(error)
+    })
     req.end(body)
   })
 }

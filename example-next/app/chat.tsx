@@ -8,6 +8,8 @@ import { ErrorNotice } from './error-notice'
 import { Message } from './message'
 import type { TurnStats } from './turn-stats'
 
+const CONVERSATION_ID = 'example-chat'
+
 const SUGGESTIONS = [
   'What are Server-Sent Events?',
   'Explain Cloudflare Workers AI in one paragraph.',
@@ -39,6 +41,9 @@ export function Chat() {
 
   const { messages, text, status, error, send, stop, reset, isStreaming } = useCopilotStream({
     api: '/api/copilot',
+    // A stable conversation id: the hook remembers the answer in flight (sessionStorage) and, after
+    // a reload, shows the partial answer and continues it with one GET (status 'reconnecting').
+    id: CONVERSATION_ID,
     onResponse(response) {
       const current = turn.current
       if (current) updateStats(current.index, { cached: response.headers.get('x-cache') === 'HIT' })
@@ -80,6 +85,10 @@ export function Chat() {
     const current = turn.current
     stop()
     if (current) updateStats(current.index, { outcome: 'aborted' })
+    // An answer resumed after a reload has no turn on this page: mark the answer being shown.
+    else if (messages.at(-1)?.role === 'assistant') {
+      updateStats(messages.length - 1, { outcome: 'aborted' })
+    }
   }
 
   function onRetry() {
@@ -170,9 +179,11 @@ export function Chat() {
             ) : null}
           </ol>
         )}
-        {error && !streaming ? <ErrorNotice error={error} onRetry={onRetry} /> : null}
         <div ref={logEnd} />
       </div>
+
+      {/* Above the composer, outside the scrolling log: an error is never below the fold. */}
+      {error && !streaming ? <ErrorNotice error={error} onRetry={onRetry} /> : null}
 
       <Composer
         value={draft}
@@ -191,6 +202,8 @@ function statusLabel(status: string): string {
       return 'Connecting…'
     case 'streaming':
       return 'Streaming…'
+    case 'reconnecting':
+      return 'Reconnecting…'
     case 'done':
       return 'Done'
     case 'aborted':

@@ -43,13 +43,15 @@ export function Composer({ value, onChange, onSend, onStop, streaming }: Compose
         // biome-ignore lint/a11y/noAutofocus: the page exists to type into this box
         autoFocus
       />
+      {/* Distinct keys: React must not reuse the Stop button's DOM node for Send. A node that turns
+          into a submit button while its click is dispatched submits the form (a second request). */}
       {streaming ? (
-        <button type="button" className={styles.stopButton} onClick={onStop}>
+        <button key="stop" type="button" className={styles.stopButton} onClick={onStop}>
           <span className={styles.stopIcon} aria-hidden="true" />
           Stop
         </button>
       ) : (
-        <button type="submit" className={styles.sendButton} disabled={!prompt}>
+        <button key="send" type="submit" className={styles.sendButton} disabled={!prompt}>
           Send
         </button>
       )}

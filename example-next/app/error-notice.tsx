@@ -1,10 +1,18 @@
+'use client'
+import { useEffect, useRef } from 'react'
 import styles from './chat.module.css'
 import { describeError } from './describe-error'
 
 export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   const { title, detail } = describeError(error)
+  const card = useRef<HTMLDivElement>(null)
+  // On a short screen the page itself may scroll: bring a new error into view.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once per error
+  useEffect(() => {
+    card.current?.scrollIntoView({ block: 'nearest' })
+  }, [error])
   return (
-    <div className={styles.error} role="alert" data-testid="chat-error">
+    <div ref={card} className={styles.error} role="alert" data-testid="chat-error">
       <svg className={styles.errorIcon} viewBox="0 0 20 20" aria-hidden="true">
         <path
           fill="currentColor"

@@ -1,4 +1,5 @@
 import styles from './chat.module.css'
+import { CollapsibleText } from './collapsible-text'
 import { formatDuration } from './format'
 import { RichText } from './rich-text'
 import type { TurnStats } from './turn-stats'
@@ -16,7 +17,9 @@ export function Message({ author, content, streaming = false, stats }: MessagePr
     return (
       <li className={`${styles.message} ${styles.user}`} data-role="user">
         <span className={styles.srOnly}>You said:</span>
-        <div className={styles.bubble}>{content}</div>
+        <div className={styles.bubble}>
+          <CollapsibleText text={content} />
+        </div>
       </li>
     )
   }

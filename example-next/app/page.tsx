@@ -1,12 +1,14 @@
+import Link from 'next/link'
 import { connection } from 'next/server'
 import { Chat } from './chat'
+import { isOfflineDemo } from './demo-mode'
 import styles from './page.module.css'
 
 export default async function Home() {
   // Read the environment per request (not baked in at `next build`): the launcher decides at start
   // whether answers come from Workers AI or from the offline emulator.
   await connection()
-  const offline = process.env.COPILOTEDGE_EMULATOR === '1'
+  const offline = isOfflineDemo()
 
   return (
     <div className={styles.shell}>
@@ -17,6 +19,7 @@ export default async function Home() {
           <span className={styles.tag}>Next.js example</span>
         </div>
         <nav aria-label="Examples" className={styles.nav}>
+          <Link href="/compare">Two models side by side</Link>
           <a href="/vanilla.html">Plain client (no React)</a>
         </nav>
       </header>

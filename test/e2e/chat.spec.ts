@@ -89,6 +89,40 @@ test.describe('the chat page', () => {
     await expect(page.getByRole('button', { name: 'Send' })).toBeVisible()
   })
 
+  for (const [label, draft] of [
+    ['a draft typed', 'a follow-up I am still writing'],
+    ['the box empty', ''],
+  ] as const) {
+    test(`Stop sends no second request and keeps the box as it was (${label})`, async ({
+      page,
+      emu,
+    }) => {
+      const posts: string[] = []
+      page.on('request', (request) => {
+        if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/copilot')
+          posts.push(request.postData() ?? '')
+      })
+      await page.goto('/')
+      await ask(page, uniqueQuestion('Stop while I type'))
+      await expect(page.getByTestId('answer').last()).toContainText('word3')
+
+      const box = page.getByLabel('Message')
+      await box.fill(draft)
+      await page.getByRole('button', { name: 'Stop' }).click()
+
+      await expect(page.getByTestId('status')).toHaveAttribute('data-status', 'aborted')
+      await expect(page.getByTestId('status')).toHaveText('Stopped')
+      await expect.poll(() => emu.requests[0]?.aborted).toBe(true)
+      // Long enough for a stray submit to reach the emulator, and to stream a few tokens if it did.
+      await page.waitForTimeout(TOKEN_DELAY_MS * 10)
+      await expect(page.getByTestId('status')).toHaveText('Stopped')
+      expect(posts).toHaveLength(1)
+      expect(emu.requests).toHaveLength(1)
+      await expect(box).toHaveValue(draft)
+      await expect(page.locator('[data-role="user"]')).toHaveCount(1)
+    })
+  }
+
   test('the same question in a new chat is answered from the cache, with a badge', async ({
     page,
     emu,

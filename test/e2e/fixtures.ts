@@ -14,11 +14,22 @@ const WORDS = 60
 export const MARKDOWN_REPLY =
   'Here is **bold** and `inline code`:\n```js\nconsole.log("<b>hi</b>")\n```\nDone.'
 
-/** What the emulator answers here: the question, then numbered words (one token each). */
-export function replyFor(question: string): string {
+/** Longer questions get a one-line answer (echoing them would stream for minutes). */
+const LONG_QUESTION = 1000
+
+/** The model the example's route asks for when a request names none. */
+export const DEFAULT_MODEL = '@cf/meta/llama-3.1-8b-instruct'
+
+/**
+ * What the emulator answers here: the question, then numbered words (one token each). Another model
+ * than the default says which it is, so two models answering one question give different texts.
+ */
+export function replyFor(question: string, model: string = DEFAULT_MODEL): string {
+  if (question.length > LONG_QUESTION) return 'A long question; a short answer.'
   if (question.includes('markdown')) return MARKDOWN_REPLY
   const words = Array.from({ length: WORDS }, (_, i) => `word${i + 1}`)
-  return `You asked: ${question}. ${words.join(' ')}.`
+  const by = model === DEFAULT_MODEL ? '' : ` (${model} answering)`
+  return `You asked${by}: ${question}. ${words.join(' ')}.`
 }
 
 function lastUserText(messages: unknown[]): string {
@@ -101,14 +112,16 @@ async function startNext(
 
 export const test = base.extend<
   { emu: WorkersAIEmulator },
-  { workerEmu: WorkersAIEmulator; app: AppServer }
+  { tokenDelayMs: number; workerEmu: WorkersAIEmulator; app: AppServer }
 >({
+  // The emulator's pace. A file that needs slower answers sets it with `test.use({ tokenDelayMs })`:
+  // Playwright then gives that file a worker (an emulator and a `next start`) of its own.
+  tokenDelayMs: [TOKEN_DELAY_MS, { scope: 'worker', option: true }],
   workerEmu: [
-    // biome-ignore lint/correctness/noEmptyPattern: Playwright reads fixture names from this pattern
-    async ({}, use) => {
+    async ({ tokenDelayMs }, use) => {
       const emu = createWorkersAIEmulator({
-        tokenDelayMs: TOKEN_DELAY_MS,
-        reply: ({ messages }) => replyFor(lastUserText(messages)),
+        tokenDelayMs,
+        reply: ({ messages, model }) => replyFor(lastUserText(messages), model),
       })
       await use(emu)
     },

@@ -1,0 +1,5 @@
+import { CopilotPage } from './copilot-page'
+
+export default function Home() {
+  return <CopilotPage />
+}
