@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=readers,proxy]`: runs every benchmark on this machine, each
+// `npm run bench [-- --quick] [-- --only=readers,proxy] [-- --before=<dir>] [-- --help]`: runs every benchmark on this machine, each
 // suite in its own process, and prints ONE table of medians and ratios (ours / peer, measured side
 // by side in the same run). A full run of every suite writes bench/results.json; a --quick or --only
 // run writes bench/results.partial.json (git-ignored), so it never overwrites the full figures.
@@ -6,7 +6,7 @@
 import { fork, spawnSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { benchDir, rootDir } from './lib/ours.mjs'
 import { renderTable } from './lib/table.mjs'
 
@@ -16,15 +16,59 @@ const SUITES = [
   { name: 'hook', title: '3 hook cost' },
   { name: 'cache', title: '4 cache' },
   { name: 'concurrency', title: '5 concurrency' },
+  { name: 'shared-cache', title: '6 shared cache' },
+  { name: 'protocols', title: '7 protocols' },
+  { name: 'compression', title: '8 compression' },
+  { name: 'prefix-cache', title: '9 prefix cache' },
+  { name: 'cores', title: '10 many cores' },
 ]
 
+const USAGE = `Usage: npm run bench [-- <options>]   (or: node bench/run.mjs [options])
+
+Runs the benchmarks, each suite in its own process, and prints one table of medians and ratios.
+A full run writes bench/results.json; a --quick or --only run writes bench/results.partial.json.
+
+Options:
+  --quick            smaller workloads (what CI runs: 25–50 s here)
+  --only=<a,b,...>   run only these suites, any of:
+                     ${SUITES.map((s) => s.name).join(', ')}
+  --before=<dir>     add another build of copilotedge (a folder with its own dist/) beside ours in
+                     the proxy and concurrency suites
+  -h, --help         print this and exit
+
+Environment: BENCH_COPILOTEDGE, BENCH_CONTENDERS, BENCH_LEVELS, BENCH_TELEMETRY, BENCH_AI_SDK
+(see bench/README.md).`
+
+/** Exit code 2 for a usage error: a typo must never start a silent full run. */
+function usageError(message) {
+  console.error(`bench/run.mjs: ${message}\n\n${USAGE}`)
+  process.exit(2)
+}
+
 const args = process.argv.slice(2)
-const quick = args.includes('--quick')
-const only = args
-  .find((a) => a.startsWith('--only='))
-  ?.slice('--only='.length)
-  .split(',')
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE)
+  process.exit(0)
+}
+let quick = false
+let only
+let beforeArg
+for (const arg of args) {
+  if (arg === '--quick') quick = true
+  else if (arg.startsWith('--only=')) only = arg.slice('--only='.length).split(',').filter(Boolean)
+  else if (arg.startsWith('--before=')) beforeArg = arg.slice('--before='.length)
+  else usageError(`unknown option ${JSON.stringify(arg)}`)
+}
+if (only) {
+  const unknown = only.filter((name) => !SUITES.some((s) => s.name === name))
+  if (unknown.length > 0 || only.length === 0)
+    usageError(`--only= takes suite names; unknown: ${unknown.join(', ') || '(none given)'}`)
+}
+if (beforeArg === '') usageError('--before= needs a directory')
 const suites = only ? SUITES.filter((s) => only.includes(s.name)) : SUITES
+// --before=<dir>: another build of copilotedge (a folder with its own dist/, e.g. the package before
+// a redesign) measured beside ours by the proxy and concurrency suites. Never in CI.
+const before = beforeArg ? resolve(beforeArg) : undefined
 
 function ensureBuilt() {
   const entries = ['server', 'client', 'react', 'testing'].map((e) =>
@@ -41,7 +85,7 @@ function runSuite(suite) {
   return new Promise((resolve) => {
     const child = fork(
       join(benchDir, 'lib', 'run-suite.mjs'),
-      [suite.name, JSON.stringify({ quick })],
+      [suite.name, JSON.stringify({ quick, before })],
       {
         execArgv: ['--expose-gc'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -107,6 +151,7 @@ console.log(
 const results = {
   date: new Date().toISOString(),
   mode: quick ? 'quick' : 'full',
+  ...(before ? { before } : {}),
   node: process.version,
   cpus: os.cpus().length,
   loadavg: os.loadavg(),

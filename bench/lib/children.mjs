@@ -1,4 +1,4 @@
-// Child processes for the concurrency benchmark: each is forked with IPC, answers `ready` with a
+// Child processes for the concurrency and many-cores benchmarks: each is forked with IPC, answers `ready` with a
 // payload, and is ended by its own PID (never by name) when the suite is done, even on failure.
 import { fork } from 'node:child_process'
 

@@ -40,6 +40,21 @@ export async function loadOurs(entry) {
   }
 }
 
+export const BEFORE_LABEL = 'copilotedge 1.0 (before)'
+
+/**
+ * Imports the server entry of another build of copilotedge (a folder with its own dist/, e.g. the
+ * package before a redesign: bench/run.mjs --before=<dir>), for a contender beside ours.
+ */
+export async function loadBefore(dir, entry = 'server') {
+  try {
+    const file = join(dir, 'dist', entry, 'index.js')
+    return { module: await import(pathToFileURL(file).href), missing: null }
+  } catch (error) {
+    return { module: null, missing: `${dir}: ${error.message.split('\n')[0]}` }
+  }
+}
+
 /** Returns the named export, or records why it is missing. */
 export function pick(loaded, name, missing) {
   const value = loaded.module?.[name]

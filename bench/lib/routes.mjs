@@ -2,6 +2,10 @@
 // upstream's `fetch`: the naive pass-through, the AI SDK route, and ours.
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
 import { streamText } from 'ai'
+import { aiSdkMajor } from './ai-sdk-major.mjs'
+
+// BENCH_AI_SDK=7: the AI SDK route runs ai 7 (loaded only then: ai 7 needs Node >= 22).
+const aiSdk7 = aiSdkMajor === 7 ? await import('./ai-sdk-7-route.mjs') : null
 
 export const MODEL = '@cf/meta/llama-3.1-8b-instruct'
 
@@ -34,6 +38,8 @@ export function naiveRoute(upstream) {
 
 /** The AI SDK's documented route: streamText on an OpenAI-compatible provider → UI message stream. */
 export function aiSdkRoute(upstream) {
+  if (aiSdk7)
+    return aiSdk7.aiSdk7Route(upstream, { baseURL: openAIBaseURL(upstream), model: MODEL })
   const provider = createOpenAICompatible({
     name: 'workers-ai',
     baseURL: openAIBaseURL(upstream),

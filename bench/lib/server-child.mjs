@@ -1,7 +1,8 @@
 // One contender served on node:http through @hono/node-server, in its own process, pointed at the
-// emulator child over loopback (argv: contender baseURL accountId apiKey). Samples its RSS.
+// emulator child over loopback (argv: contender baseURL accountId apiKey [dir of the build before]).
+// Samples its RSS.
 import { createAdaptorServer } from '@hono/node-server'
-import { loadOurs } from './ours.mjs'
+import { loadBefore, loadOurs } from './ours.mjs'
 import { aiSdkRoute, naiveRoute } from './routes.mjs'
 
 // @hono/node-server logs the abort reason of every stream whose client left early; the benchmark
@@ -12,11 +13,12 @@ console.error = (...args) => {
   logError(...args)
 }
 
-const [name, baseURL, accountId, apiKey] = process.argv.slice(2)
+const [name, baseURL, accountId, apiKey, before] = process.argv.slice(2)
 const upstream = { fetch: (...args) => fetch(...args), baseURL, accountId, apiKey }
 let handler
-if (name === 'ours') {
-  const { module: server, missing } = await loadOurs('.')
+if (name === 'ours' || name === 'before') {
+  const { module: server, missing } =
+    name === 'before' ? await loadBefore(before) : await loadOurs('.')
   if (!server?.createCopilotEdgeHandler) {
     process.send({
       type: 'error',

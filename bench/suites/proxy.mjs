@@ -3,13 +3,18 @@
 // handlers' own cost: TTFT, tokens/s, CPU per token. RSS growth runs in a child per contender.
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { loadOurs } from '../lib/ours.mjs'
+import { BEFORE_LABEL, loadBefore, loadOurs } from '../lib/ours.mjs'
 import { aiSdkRoute, chatRequest, naiveRoute, nativeURL, oursRoute } from '../lib/routes.mjs'
 import { interleave, MiB, median, medianOf, pairedRatio } from '../lib/stats.mjs'
+import { telemetrySdk } from '../lib/telemetry-sdk.mjs'
 import { createUpstream } from '../lib/upstream.mjs'
 
-/** The contenders, each a function that starts one request and resolves to its Response. */
-export async function buildContenders(upstream) {
+/**
+ * The contenders, each a function that starts one request and resolves to its Response. `before`:
+ * the folder of another build of copilotedge (bench/run.mjs --before=<dir>), measured beside ours
+ * as "copilotedge 1.0 (before)".
+ */
+export async function buildContenders(upstream, { before } = {}) {
   const missing = []
   const server = await loadOurs('.')
   const create = server.module?.createCopilotEdgeHandler
@@ -18,6 +23,22 @@ export async function buildContenders(upstream) {
   const naive = naiveRoute(upstream)
   const aisdk = aiSdkRoute(upstream)
   const ours = typeof create === 'function' ? oursRoute(create, upstream) : null
+  // BENCH_TELEMETRY=1: ours again with telemetry (issue 13), beside ours without it: `telemetry:
+  // true` with no provider registered (what a user without an SDK pays), and a real SDK.
+  const telemetry =
+    process.env.BENCH_TELEMETRY === '1' && ours
+      ? {
+          idle: oursRoute(create, upstream, { telemetry: true }),
+          sdk: oursRoute(create, upstream, { telemetry: telemetrySdk() }),
+        }
+      : null
+  let previous = null
+  if (before) {
+    const loaded = await loadBefore(before)
+    const createBefore = loaded.module?.createCopilotEdgeHandler
+    if (typeof createBefore === 'function') previous = oursRoute(createBefore, upstream)
+    else missing.push(`${BEFORE_LABEL}: ${loaded.missing ?? 'no createCopilotEdgeHandler'}`)
+  }
   const contenders = [
     {
       name: 'floor',
@@ -44,10 +65,34 @@ export async function buildContenders(upstream) {
           },
         ]
       : []),
+    ...(telemetry
+      ? [
+          {
+            name: 'ours-telemetry-idle',
+            label: 'ours, telemetry: true, no provider',
+            start: () => telemetry.idle(chatRequest()),
+          },
+          {
+            name: 'ours-telemetry-sdk',
+            label: 'ours, telemetry on (OpenTelemetry SDK)',
+            start: () => telemetry.sdk(chatRequest()),
+          },
+        ]
+      : []),
+    ...(previous
+      ? [{ name: 'before', label: BEFORE_LABEL, start: () => previous(chatRequest()) }]
+      : []),
     { name: 'naive', label: 'naive pass-through', start: () => naive(chatRequest()) },
     { name: 'aisdk', label: 'AI SDK route (streamText)', start: () => aisdk(chatRequest()) },
   ]
   for (const c of contenders) c.token = upstream.firstToken
+  // BENCH_CONTENDERS=floor,ours,before,naive leaves the AI SDK out (a before/after run on a loaded
+  // machine, where its 200,000-token RSS child alone takes minutes). The floor is always kept.
+  const keep = process.env.BENCH_CONTENDERS?.split(',')
+  if (keep) {
+    const kept = contenders.filter((c) => c.name === 'floor' || keep.includes(c.name))
+    contenders.splice(0, contenders.length, ...kept)
+  }
   return { contenders, missing }
 }
 
@@ -86,7 +131,7 @@ export async function consume(contender, onRead) {
  * on loopback, so the child's RSS holds only the contender, its fetch and the reader: the
  * emulator's own garbage is not counted against anyone.
  */
-export async function rssChild(contender, tokens) {
+export async function rssChild(contender, tokens, before) {
   const servers = []
   const upstreams = {}
   for (const [key, count] of [
@@ -100,7 +145,7 @@ export async function rssChild(contender, tokens) {
   }
   try {
     return await new Promise((resolve, reject) => {
-      const args = ['--rss-child', contender, JSON.stringify(upstreams)]
+      const args = ['--rss-child', contender, JSON.stringify(upstreams), before ?? '']
       const child = fork(fileURLToPath(import.meta.url), args, {
         execArgv: ['--expose-gc'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -121,19 +166,19 @@ export async function rssChild(contender, tokens) {
   }
 }
 
-async function rssMain(name, upstreams) {
+async function rssMain(name, upstreams, before) {
   const remote = (key) => ({ ...upstreams[key], fetch: globalThis.fetch })
   // A warm-up stream a tenth as long, so module loading, JIT and V8's young generation (which grows
   // to its working size under any allocation rate) are in the baseline: what remains is growth
   // with the length of the stream.
-  const warm = await buildContenders(remote('warm'))
+  const warm = await buildContenders(remote('warm'), { before })
   await consume(warm.contenders.find((c) => c.name === name))
   globalThis.gc()
   await new Promise((r) => setTimeout(r, 50))
   globalThis.gc()
   const baseline = process.memoryUsage.rss()
   let peak = baseline
-  const { contenders: long } = await buildContenders(remote('long'))
+  const { contenders: long } = await buildContenders(remote('long'), { before })
   const result = await consume(
     long.find((c) => c.name === name),
     (reads) => {
@@ -145,14 +190,16 @@ async function rssMain(name, upstreams) {
 }
 
 if (process.argv[2] === '--rss-child') {
-  const [, , , name, upstreams] = process.argv
-  rssMain(name, JSON.parse(upstreams)).then(
+  const [, , , name, upstreams, before] = process.argv
+  // A killed suite closes the IPC channel: never outlive it (nor crash on a send to nobody).
+  process.on('disconnect', () => process.exit(0))
+  rssMain(name, JSON.parse(upstreams), before || undefined).then(
     (r) => process.send({ ok: true, ...r }),
     (e) => process.send({ ok: false, error: e.stack }),
   )
 }
 
-export async function run({ quick }) {
+export async function run({ quick, before }) {
   const tokens = quick ? 5_000 : 20_000
   const rounds = quick ? 2 : 7
   const ttftRounds = quick ? 20 : 200
@@ -160,9 +207,9 @@ export async function run({ quick }) {
   const rssRepeats = quick ? 1 : 3
 
   const upstream = await createUpstream({ tokens })
-  const { contenders, missing } = await buildContenders(upstream)
+  const { contenders, missing } = await buildContenders(upstream, { before })
   const short = await createUpstream({ tokens: 8 })
-  const { contenders: shortContenders } = await buildContenders(short)
+  const { contenders: shortContenders } = await buildContenders(short, { before })
 
   for (const c of contenders) await consume(c) // warm-up (JIT, module init)
   for (let i = 0; i < ttftRounds / 4; i++) for (const c of shortContenders) await consume(c)
@@ -179,7 +226,13 @@ export async function run({ quick }) {
     for (const c of contenders) {
       if (i > 0 && c.name === 'aisdk') continue
       const runs = rss.get(c.name) ?? []
-      runs.push(await rssChild(c.name, rssTokens))
+      // A child that fails or times out (a very loaded machine) leaves its figure n/a, not the
+      // whole suite crashed.
+      try {
+        runs.push(await rssChild(c.name, rssTokens, before))
+      } catch (error) {
+        missing.push(`RSS growth of ${c.label}: ${error.message.split('\n')[0]}`)
+      }
       rss.set(c.name, runs)
     }
   }
@@ -205,7 +258,10 @@ export async function run({ quick }) {
       contender: c.label,
       value: c.name === 'floor' ? floorTtft : added,
       unit: 'ms',
-      ratio: ours && c.name === 'aisdk' ? (ttftOf('ours') - floorTtft) / added : undefined,
+      ratio:
+        ours && (c.name === 'aisdk' || c.name === 'before' || c.name.startsWith('ours-'))
+          ? (ttftOf('ours') - floorTtft) / added
+          : undefined,
       note: c.name === 'floor' ? 'absolute TTFT of the floor' : undefined,
     }
     if (c.name === 'ours') {
@@ -245,8 +301,12 @@ export async function run({ quick }) {
       contender: c.label,
       value: c.name === 'floor' ? cpu : cpu - floorCpu,
       unit: 'µs',
-      // Only against the AI SDK: the pass-through's added CPU is ~0, so a ratio to it is noise.
-      ratio: ours && c.name === 'aisdk' ? (cpuOf('ours') - floorCpu) / (cpu - floorCpu) : undefined,
+      // Only against the AI SDK and the build before: the pass-through's added CPU is ~0, so a
+      // ratio to it is noise.
+      ratio:
+        ours && (c.name === 'aisdk' || c.name === 'before' || c.name.startsWith('ours-'))
+          ? (cpuOf('ours') - floorCpu) / (cpu - floorCpu)
+          : undefined,
       note: c.name === 'floor' ? 'floor: upstream + reader, whole process' : undefined,
     })
   }
@@ -258,8 +318,12 @@ export async function run({ quick }) {
       contender: c.label,
       value: growth,
       unit: 'MiB',
-      // Only against the AI SDK: the floor's and the pass-through's growth is ~0 (noise).
-      ratio: ours && c.name === 'aisdk' ? rss.get('ours').growth / MiB / growth : undefined,
+      // Only against the AI SDK and the build before: the floor's and the pass-through's growth
+      // is ~0 (noise); the ratio to the pass-through's is its own row below.
+      ratio:
+        ours && (c.name === 'aisdk' || c.name === 'before')
+          ? rss.get('ours').growth / MiB / growth
+          : undefined,
     }
     if (c.name === 'ours') {
       row.goal = rssTokens >= 200_000 ? '< 20 MiB' : '< 20 MiB (goal is for 200,000 tokens)'
@@ -267,9 +331,36 @@ export async function run({ quick }) {
     }
     rows.push(row)
   }
+  // Issue 9 asks for these two as ratios to the naive pass-through measured in the same run: the
+  // throughput per round (paired), the RSS growth as the ratio of the medians.
+  const againstNaive = contenders.filter((c) => ['ours', 'before', 'aisdk'].includes(c.name))
+  if (has('naive')) {
+    for (const c of againstNaive) {
+      const row = {
+        bench,
+        metric: 'tokens/s ratio to naive pass-through (paired per round)',
+        contender: c.label,
+        value: pairedRatio(long.get(c.name), long.get('naive'), (s) => 1 / s.ms),
+        unit: 'x',
+      }
+      rows.push(row)
+    }
+    const naiveGrowth = rss.get('naive').growth
+    for (const c of againstNaive) {
+      rows.push({
+        bench,
+        metric: 'RSS growth ratio to naive pass-through',
+        contender: c.label,
+        value: rss.get(c.name).growth / naiveGrowth,
+        unit: 'x',
+        note: `naive grew ${(naiveGrowth / MiB).toFixed(2)} MiB`,
+      })
+    }
+  }
   const notes = [
     `upstream: the Workers AI emulator (copilotedge/testing) in-process through its fetchImpl (the AI SDK on its /ai/v1/chat/completions route, the others on /ai/run); TTFT over ${ttftRounds} short streams per contender, throughput over ${rounds} rounds, interleaved`,
     `RSS growth: each contender alone in a child process (--expose-gc) reading ${rssTokens.toLocaleString('en-US')} tokens from the emulator over loopback (the emulator stays in the parent), median of ${rssRepeats} children (1 for the AI SDK); growth = peak RSS while streaming − RSS after a warm-up stream and gc`,
   ]
+  if (before) notes.push(`${BEFORE_LABEL}: the build in ${before}`)
   return { rows, notes, missing }
 }
