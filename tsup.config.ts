@@ -15,5 +15,8 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   splitting: false,
+  // The react entry imports the client's code (its error classes above all) from the client entry
+  // itself, so each class is defined once and `instanceof` holds across the two entries.
+  external: ['copilotedge/client'],
   // No rollup treeshake pass: it strips the react entry's leading 'use client' directive.
 })

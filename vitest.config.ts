@@ -1,8 +1,18 @@
+import { fileURLToPath } from 'node:url'
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   plugins: [react()],
+  // The react entry imports `copilotedge/client` (one copy of the client for both entries).
+  resolve: {
+    alias: [
+      {
+        find: /^copilotedge\/client$/,
+        replacement: fileURLToPath(new URL('./src/client/index.ts', import.meta.url)),
+      },
+    ],
+  },
   test: {
     projects: [
       {
