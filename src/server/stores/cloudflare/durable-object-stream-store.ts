@@ -1,14 +1,15 @@
 import { systemClock } from '../../clock'
+import { SharedStreamReader } from '../../engine/shared-stream-reader'
 import type { StreamClaim, StreamStore } from '../../engine/stream-store'
 import { createStoreCircuit, type StoreCircuitOptions } from '../store-circuit'
 import { keyPrefix } from './answer-json'
 import type { DurableObjectNamespaceLike } from './cloudflare-bindings'
 import { STREAM_PATHS } from './coordinator-streams'
+import { DurableObjectLogTail } from './durable-object-log-tail'
 import {
   DurableObjectStreamPublisher,
   type PublisherContext,
 } from './durable-object-stream-publisher'
-import { DurableObjectStreamReader } from './durable-object-stream-reader'
 import { keepAlive, type WaitUntil } from './keep-alive'
 
 export interface DurableObjectStreamStoreOptions extends Omit<StoreCircuitOptions, 'name'> {
@@ -158,7 +159,11 @@ export function createDurableObjectStreamStore(
         () => undefined,
       )
       if (!response?.body) return undefined
-      const reader = new DurableObjectStreamReader({ leaseMs, clock }, response.body, '', signal)
+      const reader = new SharedStreamReader(
+        new DurableObjectLogTail({ leaseMs, clock }, response.body),
+        '',
+        signal,
+      )
       if (known && !(await reader.readHead())) {
         reader.abort()
         return undefined

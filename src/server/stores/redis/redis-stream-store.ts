@@ -1,7 +1,9 @@
+import { SharedStreamReader } from '../../engine/shared-stream-reader'
 import type { StreamClaim, StreamHead, StreamStore } from '../../engine/stream-store'
 import { createStoreCircuit, type StoreCircuitOptions } from '../store-circuit'
 import { type RedisClientLike, redisCommand } from './redis-client'
 import { BlockingConnections, Subscription } from './redis-connections'
+import { RedisLogTail } from './redis-log-tail'
 import { scriptRunner } from './redis-rate-limit-store'
 import { streamKeys } from './redis-stream-keys'
 import {
@@ -10,7 +12,6 @@ import {
   RELEASE_SCRIPT,
   RedisStreamPublisher,
 } from './redis-stream-publisher'
-import { RedisStreamReader } from './redis-stream-reader'
 
 export interface RedisStreamStoreOptions extends Omit<StoreCircuitOptions, 'name'> {
   /**
@@ -115,7 +116,11 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
         if (fields?.[1] !== 'head') return undefined
         head = JSON.parse(String(fields[3])) as StreamHead
       }
-      const reader = new RedisStreamReader(readerContext, streamId, head?.model ?? '', signal)
+      const reader = new SharedStreamReader(
+        new RedisLogTail(readerContext, streamId),
+        head?.model ?? '',
+        signal,
+      )
       reader.head = head
       void reader.start()
       return reader
