@@ -1,11 +1,10 @@
-import { type CacheStore, createMemoryCacheStore } from '../../cache/response-cache'
-import { createStoreCircuit, type StoreCircuitOptions } from '../store-circuit'
-import { withFallback } from '../with-fallback'
+import type { CacheStore } from '../../cache/response-cache'
+import { cacheWithFallback, type SharedCacheOptions } from '../cache-with-fallback'
 import { answerJson, parseAnswer } from './answer-json'
 import type { CacheLike } from './cloudflare-bindings'
 import { keepAlive, type WaitUntil } from './keep-alive'
 
-export interface CacheAPIStoreOptions extends Omit<StoreCircuitOptions, 'name'> {
+export interface CacheAPIStoreOptions extends SharedCacheOptions {
   /** The cache to use. Default `caches.default` (read on each call, as it is a Workers global). */
   cache?: CacheLike
   /**
@@ -19,8 +18,6 @@ export interface CacheAPIStoreOptions extends Omit<StoreCircuitOptions, 'name'> 
   maxBytes?: number
   /** Keys `clear()` remembers (those this store wrote, newest kept). Default 10,000. */
   maxTrackedKeys?: number
-  /** Where answers go while the cache fails. Default: in-memory LRU; `false`: none. */
-  fallback?: CacheStore | false
   /** Clock for the exact expiry check, in ms. Default `Date.now`. */
   now?: () => number
   /**
@@ -113,26 +110,9 @@ export function createCacheAPIStoreOnly(
  * in-memory cache, one log line per outage.
  */
 export function createCacheAPIStore(options: CacheAPIStoreOptions = {}): CacheStore {
-  const kept = keepAlive(options.waitUntil, 'Cache API store')
-  const shared = createCacheAPIStoreOnly(options)
-  if (options.fallback === false) {
-    return {
-      get: shared.get,
-      set: (key, value, ttlMs) => kept(Promise.resolve(shared.set(key, value, ttlMs))),
-      clear: shared.clear,
-    }
-  }
-  const local =
-    options.fallback ??
-    createMemoryCacheStore({ maxEntries: 1000, maxBytes: 16 * 1024 * 1024, ttl: 60_000 })
-  const circuit = createStoreCircuit({ name: 'Cache API store', ...options })
-  const store = withFallback(shared, local, circuit)
-  return {
-    get: store.get,
-    set: (key, value, ttlMs) => kept(store.set(key, value, ttlMs)),
-    clear: async () => {
-      await local.clear()
-      await shared.clear()
-    },
-  }
+  return cacheWithFallback(
+    createCacheAPIStoreOnly(options),
+    { ...options, name: 'Cache API store' },
+    keepAlive(options.waitUntil, 'Cache API store'),
+  )
 }

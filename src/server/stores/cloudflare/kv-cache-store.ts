@@ -1,22 +1,16 @@
-import { type CacheStore, createMemoryCacheStore } from '../../cache/response-cache'
-import { createStoreCircuit, type StoreCircuitOptions } from '../store-circuit'
-import { withFallback } from '../with-fallback'
+import type { CacheStore } from '../../cache/response-cache'
+import { cacheWithFallback, type SharedCacheOptions } from '../cache-with-fallback'
 import { answerJson, keyPrefix, parseAnswer } from './answer-json'
 import type { KVNamespaceLike } from './cloudflare-bindings'
 import { keepAlive, type WaitUntil } from './keep-alive'
 
-export interface KVCacheStoreOptions extends Omit<StoreCircuitOptions, 'name'> {
+export interface KVCacheStoreOptions extends SharedCacheOptions {
   /** The KV namespace binding, e.g. `env.COPILOT_CACHE`. */
   namespace: KVNamespaceLike
   /** Key namespace: keys are `<prefix>:v1:cache:<hash>`. Default `'copilotedge'`. */
   prefix?: string
   /** Answers whose JSON exceeds this many UTF-8 bytes are not stored. Default 1 MiB (KV allows 25). */
   maxBytes?: number
-  /**
-   * Where answers go while KV fails (the circuit's `timeoutMs`/`retryMs` decide when). Default: an
-   * in-memory LRU of 1000 entries / 16 MiB per isolate; `false`: KV errors reach the cache (a miss).
-   */
-  fallback?: CacheStore | false
   /** Clock for the exact expiry check, in ms. Default `Date.now`. */
   now?: () => number
   /**
@@ -29,8 +23,6 @@ export interface KVCacheStoreOptions extends Omit<StoreCircuitOptions, 'name'> {
 /** KV refuses an `expirationTtl` under 60 seconds. */
 export const KV_MIN_TTL_SECONDS = 60
 const DEFAULT_MAX_BYTES = 1024 * 1024
-// A cold KV read (not cached in the colo) can take a few hundred ms: a tighter bound would open
-// the circuit on healthy reads.
 const DEFAULT_TIMEOUT_MS = 1000
 // Deletes in flight at once in clear(): KV counts operations per invocation.
 const CLEAR_CONCURRENCY = 10
@@ -93,31 +85,11 @@ export function createKVCacheStoreOnly(
  * in-memory cache, one log line per outage, and KV is used again as soon as it answers.
  */
 export function createKVCacheStore(options: KVCacheStoreOptions): CacheStore {
-  const kept = keepAlive(options.waitUntil, 'Workers KV cache store')
-  const shared = createKVCacheStoreOnly(options)
-  if (options.fallback === false) {
-    return {
-      get: shared.get,
-      set: (key, value, ttlMs) => kept(Promise.resolve(shared.set(key, value, ttlMs))),
-      clear: shared.clear,
-    }
-  }
-  const local =
-    options.fallback ??
-    createMemoryCacheStore({ maxEntries: 1000, maxBytes: 16 * 1024 * 1024, ttl: 60_000 })
-  const circuit = createStoreCircuit({
-    name: 'Workers KV cache store',
-    timeoutMs: DEFAULT_TIMEOUT_MS,
-    ...options,
-  })
-  const store = withFallback(shared, local, circuit)
-  return {
-    get: store.get,
-    set: (key, value, ttlMs) => kept(store.set(key, value, ttlMs)),
-    // Not on a request's path, so not hidden by the circuit: both are cleared, a KV error throws.
-    clear: async () => {
-      await local.clear()
-      await shared.clear()
-    },
-  }
+  // A cold KV read (not cached in the colo) can take a few hundred ms: a tighter bound would open
+  // the circuit on healthy reads.
+  return cacheWithFallback(
+    createKVCacheStoreOnly(options),
+    { timeoutMs: DEFAULT_TIMEOUT_MS, ...options, name: 'Workers KV cache store' },
+    keepAlive(options.waitUntil, 'Workers KV cache store'),
+  )
 }

@@ -1,24 +1,14 @@
-import {
-  type CachedAnswer,
-  type CacheStore,
-  createMemoryCacheStore,
-} from '../../cache/response-cache'
-import { createStoreCircuit, type StoreCircuitOptions } from '../store-circuit'
-import { withFallback } from '../with-fallback'
+import type { CachedAnswer, CacheStore } from '../../cache/response-cache'
+import { cacheWithFallback, type SharedCacheOptions } from '../cache-with-fallback'
 import { type RedisClientLike, redisCommand, redisKeyPrefix } from './redis-client'
 
-export interface RedisCacheStoreOptions extends Omit<StoreCircuitOptions, 'name'> {
+export interface RedisCacheStoreOptions extends SharedCacheOptions {
   /** Your connected node-redis (or ioredis) client. */
   client: RedisClientLike
   /** Key namespace: keys are `<prefix>:v1:cache:<hash>`. Default `'copilotedge'`. */
   prefix?: string
   /** Answers whose JSON exceeds this many UTF-8 bytes are not stored. Default 1 MiB. */
   maxBytes?: number
-  /**
-   * Where answers go while Redis is down (the circuit's `timeoutMs`/`retryMs` decide when). Default:
-   * an in-memory LRU of 1000 entries / 16 MiB; `false`: Redis errors reach the cache (each a miss).
-   */
-  fallback?: CacheStore | false
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024
@@ -82,20 +72,8 @@ export function createRedisCacheStoreOnly(
  * and Redis is used again as soon as it answers.
  */
 export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheStore {
-  const shared = createRedisCacheStoreOnly(options)
-  if (options.fallback === false) return shared
-  const local =
-    options.fallback ??
-    createMemoryCacheStore({ maxEntries: 1000, maxBytes: 16 * 1024 * 1024, ttl: 60_000 })
-  const circuit = createStoreCircuit({ name: 'Redis cache store', ...options })
-  const store = withFallback(shared, local, circuit)
-  return {
-    get: store.get,
-    set: store.set,
-    // Not on a request's path, so not hidden by the circuit: both are cleared, a Redis error throws.
-    clear: async () => {
-      await local.clear()
-      await shared.clear()
-    },
-  }
+  return cacheWithFallback(createRedisCacheStoreOnly(options), {
+    ...options,
+    name: 'Redis cache store',
+  })
 }
