@@ -1,6 +1,6 @@
 import type { CacheStore } from '../../cache/response-cache'
+import { answerJson, parseAnswer } from '../answer-json'
 import { cacheWithFallback, type SharedCacheOptions } from '../cache-with-fallback'
-import { answerJson, parseAnswer } from './answer-json'
 import type { CacheLike } from './cloudflare-bindings'
 import { keepAlive, type WaitUntil } from './keep-alive'
 

@@ -5,8 +5,8 @@ import {
   type RateLimitTaken,
 } from '../../http/rate-limit'
 import { createStoreCircuit, type StoreCircuitOptions } from '../store-circuit'
+import { keyPrefix } from '../store-keys'
 import { withFallback } from '../with-fallback'
-import { keyPrefix } from './answer-json'
 import type { DurableObjectNamespaceLike } from './cloudflare-bindings'
 import { COORDINATOR_PATHS } from './copilot-edge-coordinator'
 

@@ -1,6 +1,7 @@
 import type { CacheStore } from '../../cache/response-cache'
+import { answerJson, parseAnswer } from '../answer-json'
 import { cacheWithFallback, type SharedCacheOptions } from '../cache-with-fallback'
-import { answerJson, keyPrefix, parseAnswer } from './answer-json'
+import { keyPrefix } from '../store-keys'
 import type { KVNamespaceLike } from './cloudflare-bindings'
 import { keepAlive, type WaitUntil } from './keep-alive'
 

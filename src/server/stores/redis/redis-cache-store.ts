@@ -1,6 +1,8 @@
-import type { CachedAnswer, CacheStore } from '../../cache/response-cache'
+import type { CacheStore } from '../../cache/response-cache'
+import { answerJson, parseAnswer } from '../answer-json'
 import { cacheWithFallback, type SharedCacheOptions } from '../cache-with-fallback'
-import { type RedisClientLike, redisCommand, redisKeyPrefix } from './redis-client'
+import { keyPrefix } from '../store-keys'
+import { type RedisClientLike, redisCommand } from './redis-client'
 
 export interface RedisCacheStoreOptions extends SharedCacheOptions {
   /** Your connected node-redis (or ioredis) client. */
@@ -13,19 +15,6 @@ export interface RedisCacheStoreOptions extends SharedCacheOptions {
 
 const DEFAULT_MAX_BYTES = 1024 * 1024
 const SCAN_COUNT = '500'
-const encoder = new TextEncoder()
-
-/** A JSON string that at least looks like an answer (another version's value reads as a miss). */
-function parseAnswer(raw: unknown): CachedAnswer | undefined {
-  if (typeof raw !== 'string') return undefined
-  try {
-    const value = JSON.parse(raw) as Partial<CachedAnswer> | null
-    if (value && typeof value.text === 'string' && typeof value.model === 'string') {
-      return value as CachedAnswer
-    }
-  } catch {}
-  return undefined
-}
 
 /** Escapes Redis glob characters so a prefix matches only itself in SCAN. */
 function globEscape(text: string): string {
@@ -37,14 +26,13 @@ export function createRedisCacheStoreOnly(
   options: Pick<RedisCacheStoreOptions, 'client' | 'prefix' | 'maxBytes'>,
 ): CacheStore {
   const send = redisCommand(options.client)
-  const prefix = redisKeyPrefix(options.prefix, 'cache')
+  const prefix = keyPrefix(options.prefix, 'cache')
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
   return {
     get: async (key) => parseAnswer(await send(['GET', prefix + key])),
     set: async (key, value, ttlMs) => {
-      const json = JSON.stringify(value)
-      // UTF-8 is at most 3 bytes per UTF-16 unit: skip the encode when the bound clearly holds.
-      if (json.length * 3 > maxBytes && encoder.encode(json).length > maxBytes) return
+      const json = answerJson(value, maxBytes)
+      if (json === undefined) return
       await send(['SET', prefix + key, json, 'PX', String(Math.max(1, Math.ceil(ttlMs)))])
     },
     clear: async () => {

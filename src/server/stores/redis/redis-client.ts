@@ -46,11 +46,3 @@ export function redisCommand(client: RedisClientLike): RedisCommand {
   }
   throw new TypeError('client must be a connected node-redis (createClient) or ioredis client')
 }
-
-/** `copilotedge:v1:<kind>:` — versioned, so a future value format never reads an old one. */
-export function redisKeyPrefix(
-  prefix: string | undefined,
-  kind: 'cache' | 'ratelimit' | 'stream' | 'inflight',
-): string {
-  return `${prefix ?? 'copilotedge'}:v1:${kind}:`
-}

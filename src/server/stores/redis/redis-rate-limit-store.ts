@@ -5,13 +5,9 @@ import {
   type RateLimitTaken,
 } from '../../http/rate-limit'
 import { createStoreCircuit, type StoreCircuitOptions } from '../store-circuit'
+import { keyPrefix } from '../store-keys'
 import { withFallback } from '../with-fallback'
-import {
-  type RedisClientLike,
-  type RedisCommand,
-  redisCommand,
-  redisKeyPrefix,
-} from './redis-client'
+import { type RedisClientLike, type RedisCommand, redisCommand } from './redis-client'
 
 export interface RedisRateLimitStoreOptions extends Omit<StoreCircuitOptions, 'name'> {
   /** Your connected node-redis (or ioredis) client. */
@@ -84,7 +80,7 @@ export function createRedisRateLimitStoreOnly(
   options: Pick<RedisRateLimitStoreOptions, 'client' | 'prefix'>,
 ): RateLimitStore {
   const send = redisCommand(options.client)
-  const prefix = redisKeyPrefix(options.prefix, 'ratelimit')
+  const prefix = keyPrefix(options.prefix, 'ratelimit')
   const take = scriptRunner(send, TAKE_SCRIPT)
   return {
     get: async (key) => parseBucket(await send(['GET', prefix + key])),

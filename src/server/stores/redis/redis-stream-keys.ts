@@ -1,4 +1,4 @@
-import { redisKeyPrefix } from './redis-client'
+import { keyPrefix } from '../store-keys'
 
 /** Where one prefix keeps its shared streams (versioned, like the other Redis stores). */
 export interface StreamKeys {
@@ -17,14 +17,14 @@ export interface StreamKeys {
 }
 
 export function streamKeys(prefix: string | undefined): StreamKeys {
-  const streams = redisKeyPrefix(prefix, 'stream')
-  const inflight = redisKeyPrefix(prefix, 'inflight')
+  const streams = keyPrefix(prefix, 'stream')
+  const inflight = keyPrefix(prefix, 'inflight')
   return {
     stream: (id) => streams + id,
     lease: (id) => `${streams + id}:lease`,
     readers: (id) => `${streams + id}:readers`,
     inflight: (key) => inflight + key,
     conversation: (conversation) => `${streams}conversation:${conversation}`,
-    stopChannel: `${redisKeyPrefix(prefix, 'stream')}stop`,
+    stopChannel: `${keyPrefix(prefix, 'stream')}stop`,
   }
 }

@@ -1,4 +1,4 @@
-import type { CachedAnswer } from '../../cache/response-cache'
+import type { CachedAnswer } from '../cache/response-cache'
 
 const encoder = new TextEncoder()
 
@@ -10,7 +10,7 @@ export function answerJson(answer: CachedAnswer, maxBytes: number): string | und
   return json
 }
 
-/** A JSON string that at least looks like an answer (anything else reads as a miss). */
+/** A JSON string that at least looks like an answer (anything else, another version's too, is a miss). */
 export function parseAnswer(raw: unknown): CachedAnswer | undefined {
   if (typeof raw !== 'string') return undefined
   try {
@@ -20,12 +20,4 @@ export function parseAnswer(raw: unknown): CachedAnswer | undefined {
     }
   } catch {}
   return undefined
-}
-
-/** `<prefix>:v1:<kind>:`, the same namespacing as the Redis stores. */
-export function keyPrefix(
-  prefix: string | undefined,
-  kind: 'cache' | 'ratelimit' | 'stream' | 'inflight' | 'conversation',
-): string {
-  return `${prefix ?? 'copilotedge'}:v1:${kind}:`
 }
