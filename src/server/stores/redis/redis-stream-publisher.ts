@@ -122,13 +122,22 @@ export class RedisStreamPublisher implements StreamPublisher {
     this.#enqueue(() => {
       const batch = this.#pending
       this.#pending = []
-      const data = JSON.stringify(batch)
-      this.#bytes += data.length
-      if (this.#bytes > this.#options.maxBytes) {
-        // Readers elsewhere get the error the local log gives; the local answer is not ours to end.
+      let data = JSON.stringify(batch)
+      if (this.#bytes + data.length > this.#options.maxBytes) {
+        // Readers elsewhere get what fit, then the error the local log gives; the local answer is
+        // not ours to end. Measured event by event only here, off the hot path.
+        const fit: AnswerEvent[] = []
+        let bytes = this.#bytes + 2
+        for (const event of batch) {
+          bytes += JSON.stringify(event).length + 1
+          if (bytes > this.#options.maxBytes) break
+          fit.push(event)
+        }
         this.end('error', logFull(this.#options.maxBytes))
-        return Promise.resolve()
+        if (fit.length === 0) return Promise.resolve()
+        data = JSON.stringify(fit)
       }
+      this.#bytes += data.length
       return this.#context.append(
         [this.#stream, this.#lease],
         ['ev', data, this.#liveTtl(), String(this.#context.leaseMs)],
