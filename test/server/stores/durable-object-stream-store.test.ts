@@ -8,21 +8,14 @@ import {
 } from '../../../src/server'
 import type { AnswerEvent } from '../../../src/server/engine/answer-event'
 import type { SharedStream } from '../../../src/server/engine/stream-store'
-import { APIError } from '../../../src/server/errors'
 import { createWorkersAIEmulator } from '../../../src/testing'
 import { memoryNamespace } from './cloudflare/memory-namespace'
+import { drain, finish, hi, NO_STOP, streamStoreContract } from './stream-store.contract'
 
 // The Durable Object stream store against real CopilotEdgeCoordinator objects in this process
 // (storage in memory, reached over fetch as a Worker reaches a stub). Each store is one isolate.
 
 const LEASE_MS = 300
-const NO_STOP = { ttlMs: 60_000, maxBytes: 1 << 20, onStop: () => {} }
-
-const hi: AnswerEvent[] = [
-  { type: 'text', text: 'Hel' },
-  { type: 'text', text: 'lo' },
-]
-const finish: AnswerEvent = { type: 'finish', reason: 'stop' }
 
 function store(
   namespace: DurableObjectNamespaceLike,
@@ -54,107 +47,19 @@ function isolate(namespace: DurableObjectNamespaceLike) {
   }
 }
 
-/** Everything a shared stream hands over, and how it ended. */
-async function drain(stream: SharedStream) {
-  const events: AnswerEvent[] = []
-  try {
-    for (;;) {
-      const batch = await stream.read()
-      if (batch === undefined) return { events, error: undefined }
-      events.push(...batch)
-    }
-  } catch (error) {
-    return { events, error: error as APIError }
-  }
-}
-
 afterEach(() => {
   vi.useRealTimers()
 })
 
+streamStoreContract('the Durable Object stream store', {
+  pair: () => {
+    const { namespace } = memoryNamespace()
+    return [store(namespace), store(namespace)]
+  },
+  settleMs: LEASE_MS,
+})
+
 describe('the Durable Object stream store', () => {
-  it('hands a reader in another isolate every event the leader wrote, in order, then the end', async () => {
-    const { namespace } = memoryNamespace()
-    const id = crypto.randomUUID()
-    const writer = store(namespace).publish(id, { model: 'm' }, NO_STOP)
-    writer.opened('answering-model')
-    writer.append(hi.slice(0, 1))
-    await writer.written
-    const reader = (await store(namespace).read(id, { known: false })) as SharedStream
-    writer.append([...hi.slice(1), finish])
-    writer.end('complete')
-    await reader.opened
-    expect(reader.model).toBe('answering-model')
-    expect(await drain(reader)).toEqual({ events: [...hi, finish], error: undefined })
-  })
-
-  it('lets a follower wait for a stream its leader has not written yet', async () => {
-    const { namespace } = memoryNamespace()
-    const id = crypto.randomUUID()
-    const reader = (await store(namespace).read(id, { known: false })) as SharedStream
-    const writer = store(namespace).publish(id, { model: 'm' }, NO_STOP)
-    writer.opened('m')
-    writer.append([...hi, finish])
-    writer.end('complete')
-    expect((await drain(reader)).events).toEqual([...hi, finish])
-  })
-
-  it('finds a resumable stream by id with its head, and nothing for an unknown id', async () => {
-    const { namespace } = memoryNamespace()
-    const s = store(namespace)
-    const id = crypto.randomUUID()
-    const encoding = {
-      protocol: 'chat-completions' as const,
-      answerId: 'chatcmpl-1',
-      created: 7,
-      decoded: { request: { model: 'm' }, context: undefined },
-    } as never
-    const writer = s.publish(id, { model: 'm', encoding }, NO_STOP)
-    writer.end('complete')
-    await writer.written
-    const found = await store(namespace).read(id, { known: true })
-    expect(found?.head).toEqual({ model: 'm', encoding })
-    found?.abort()
-    expect(await s.read(crypto.randomUUID(), { known: true })).toBeUndefined()
-  })
-
-  it("gives readers the leader's error as the same status and code", async () => {
-    const { namespace } = memoryNamespace()
-    const id = crypto.randomUUID()
-    const writer = store(namespace).publish(id, { model: 'm' }, NO_STOP)
-    writer.opened('m')
-    writer.append(hi)
-    writer.end(
-      'error',
-      new APIError('Upstream busy', { status: 429, type: 'rate_limit_error', retryAfter: 3 }),
-    )
-    const reader = (await store(namespace).read(id, { known: false })) as SharedStream
-    const { events, error } = await drain(reader)
-    expect(events).toEqual(hi)
-    expect(error).toBeInstanceOf(APIError)
-    expect([error?.status, error?.type, error?.message, error?.retryAfter]).toEqual([
-      429,
-      'rate_limit_error',
-      'Upstream busy',
-      3,
-    ])
-  })
-
-  it('ends the shared log with resume_log_full once it outgrows maxBytes', async () => {
-    const { namespace } = memoryNamespace()
-    const id = crypto.randomUUID()
-    const writer = store(namespace).publish(id, { model: 'm' }, { ...NO_STOP, maxBytes: 64 })
-    writer.opened('m')
-    writer.append(hi)
-    writer.append([{ type: 'text', text: 'x'.repeat(100) }])
-    writer.append([finish])
-    const { events, error } = await drain(
-      (await store(namespace).read(id, { known: false })) as SharedStream,
-    )
-    expect(events).toEqual(hi)
-    expect([error?.status, error?.code]).toEqual([502, 'resume_log_full'])
-  })
-
   it('batches a fast answer: one write in flight, the rest merged into the next (not one per token)', async () => {
     const { namespace, calls } = memoryNamespace()
     const id = crypto.randomUUID()
@@ -203,74 +108,6 @@ describe('the Durable Object stream store', () => {
     expect([error?.status, error?.code]).toEqual([502, 'stream_truncated'])
     // And the key is free: the next identical request leads.
     expect(await other.claim('k', 'next')).toEqual({ role: 'leader' })
-  })
-
-  it('claims a cache key once: the first leads, the next follow its stream; a failed answer frees it', async () => {
-    const { namespace } = memoryNamespace()
-    const [a, b] = [store(namespace), store(namespace)]
-    const first = crypto.randomUUID()
-    expect(await a.claim('k', first)).toEqual({ role: 'leader' })
-    expect(await b.claim('k', crypto.randomUUID())).toEqual({ role: 'follower', streamId: first })
-    const writer = a.publish(first, { model: 'm' }, { ...NO_STOP, key: 'k' })
-    writer.end('error', new APIError('x', { status: 502, type: 'upstream_error' }))
-    await vi.waitFor(async () => expect(await b.claim('k', 'next')).toEqual({ role: 'leader' }))
-  })
-
-  it('keeps a completed answer claimed until its lease lapses, so a late identical request follows it', async () => {
-    const { namespace } = memoryNamespace()
-    const s = store(namespace)
-    const id = crypto.randomUUID()
-    expect(await s.claim('k', id)).toEqual({ role: 'leader' })
-    const writer = s.publish(id, { model: 'm' }, { ...NO_STOP, key: 'k' })
-    writer.opened('m')
-    writer.append([...hi, finish])
-    writer.end('complete')
-    const late = store(namespace)
-    expect(await late.claim('k', 'late')).toEqual({ role: 'follower', streamId: id })
-    const { events } = await drain((await late.read(id, { known: false })) as SharedStream)
-    expect(events).toEqual([...hi, finish])
-  })
-
-  it('delivers a stop asked in another isolate to the leader, and says false for an unknown stream', async () => {
-    const { namespace } = memoryNamespace()
-    const id = crypto.randomUUID()
-    const onStop = vi.fn()
-    const writer = store(namespace).publish(id, { model: 'm' }, { ...NO_STOP, onStop })
-    await writer.written
-    const other = store(namespace)
-    expect(await other.stop(id)).toBe(true)
-    // The leader hears it in the reply to its next write (a heartbeat when idle).
-    await vi.waitFor(() => expect(onStop).toHaveBeenCalledTimes(1), { timeout: LEASE_MS * 2 })
-    expect(await other.stop(crypto.randomUUID())).toBe(false)
-    writer.end('stopped')
-  })
-
-  it('tells the leader whether readers elsewhere still read its answer', async () => {
-    const { namespace } = memoryNamespace()
-    const id = crypto.randomUUID()
-    const writer = store(namespace).publish(id, { model: 'm' }, NO_STOP)
-    writer.opened('m')
-    await writer.written
-    expect(await writer.remoteReaders()).toBe(false)
-    const reader = (await store(namespace).read(id, { known: false })) as SharedStream
-    await reader.opened
-    expect(await writer.remoteReaders()).toBe(true)
-    reader.abort()
-    // The object learns it when it next writes to the closed tail (a heartbeat when idle).
-    await vi.waitFor(async () => expect(await writer.remoteReaders()).toBe(false), {
-      timeout: LEASE_MS * 3,
-    })
-    writer.end('complete')
-  })
-
-  it("finds a conversation's running stream (useChat's reconnect) until it ends", async () => {
-    const { namespace } = memoryNamespace()
-    const id = crypto.randomUUID()
-    const writer = store(namespace).publish(id, { model: 'm' }, { ...NO_STOP, conversation: 'c' })
-    const other = store(namespace)
-    await vi.waitFor(async () => expect(await other.live('c')).toBe(id))
-    writer.end('complete')
-    await vi.waitFor(async () => expect(await other.live('c')).toBeUndefined())
   })
 
   it('deletes a finished log from storage once its ttl passed (the alarm), and no longer finds it', async () => {

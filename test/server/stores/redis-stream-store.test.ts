@@ -1,14 +1,13 @@
 import { createClient } from 'redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { AnswerEvent } from '../../../src/server/engine/answer-event'
 import type { SharedStream } from '../../../src/server/engine/stream-store'
-import { APIError } from '../../../src/server/errors'
 import {
   createRedisStreamStore,
   type RedisStreamStore,
   type RedisStreamStoreOptions,
 } from '../../../src/server/stores/redis/redis-stream-store'
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server'
+import { drain, finish, hi, NO_STOP, streamStoreContract } from './stream-store.contract'
 
 type Client = Awaited<ReturnType<typeof connect>>
 
@@ -32,28 +31,6 @@ function store(options: Partial<RedisStreamStoreOptions> = {}, prefix = `s${++pr
   return created
 }
 
-const NO_STOP = { ttlMs: 60_000, maxBytes: 1 << 20, onStop: () => {} }
-
-/** Everything a shared stream hands over, and how it ended. */
-async function drain(stream: SharedStream) {
-  const events: AnswerEvent[] = []
-  try {
-    for (;;) {
-      const batch = await stream.read()
-      if (batch === undefined) return { events, error: undefined }
-      events.push(...batch)
-    }
-  } catch (error) {
-    return { events, error: error as APIError }
-  }
-}
-
-const hi: AnswerEvent[] = [
-  { type: 'text', text: 'Hel' },
-  { type: 'text', text: 'lo' },
-]
-const finish: AnswerEvent = { type: 'finish', reason: 'stop' }
-
 beforeAll(async () => {
   server = await startRedisServer()
   client = await connect(server.url)
@@ -67,84 +44,15 @@ afterAll(async () => {
   await server?.stop()
 })
 
+streamStoreContract('the Redis stream store', {
+  pair: () => {
+    const prefix = `pair${++prefixes}`
+    return [store({}, prefix), store({}, prefix)]
+  },
+  settleMs: 600,
+})
+
 describe('the Redis stream store', () => {
-  it('hands a reader on another store every event the leader wrote, in order, then the end', async () => {
-    const leader = store({}, 'same')
-    const other = store({}, 'same')
-    const id = crypto.randomUUID()
-    const writer = leader.publish(id, { model: 'm' }, NO_STOP)
-    writer.opened('answering-model')
-    writer.append(hi.slice(0, 1))
-    const reader = (await other.read(id, { known: false })) as SharedStream
-    writer.append([...hi.slice(1), finish])
-    writer.end('complete')
-    await reader.opened
-    expect(reader.model).toBe('answering-model')
-    expect(await drain(reader)).toEqual({ events: [...hi, finish], error: undefined })
-  })
-
-  it('lets a follower wait for a stream its leader has not written yet', async () => {
-    const s = store()
-    const id = crypto.randomUUID()
-    const reader = (await s.read(id, { known: false })) as SharedStream
-    const writer = s.publish(id, { model: 'm' }, NO_STOP)
-    writer.opened('m')
-    writer.append([...hi, finish])
-    writer.end('complete')
-    expect((await drain(reader)).events).toEqual([...hi, finish])
-  })
-
-  it('finds a resumable stream by id with its head, and nothing for an unknown id', async () => {
-    const s = store()
-    const id = crypto.randomUUID()
-    const encoding = {
-      protocol: 'chat-completions' as const,
-      answerId: 'chatcmpl-1',
-      created: 7,
-      decoded: { request: { model: 'm' }, context: undefined },
-    } as never
-    s.publish(id, { model: 'm', encoding }, NO_STOP).end('complete')
-    await vi.waitFor(async () => {
-      const found = await s.read(id, { known: true })
-      expect(found?.head).toEqual({ model: 'm', encoding })
-      found?.abort()
-    })
-    expect(await s.read(crypto.randomUUID(), { known: true })).toBeUndefined()
-  })
-
-  it("gives readers the leader's error as the same status and code", async () => {
-    const s = store()
-    const id = crypto.randomUUID()
-    const writer = s.publish(id, { model: 'm' }, NO_STOP)
-    writer.opened('m')
-    writer.append(hi)
-    writer.end(
-      'error',
-      new APIError('Upstream busy', { status: 429, type: 'rate_limit_error', retryAfter: 3 }),
-    )
-    const { events, error } = await drain((await s.read(id, { known: false })) as SharedStream)
-    expect(events).toEqual(hi)
-    expect(error).toBeInstanceOf(APIError)
-    expect([error?.status, error?.type, error?.message, error?.retryAfter]).toEqual([
-      429,
-      'rate_limit_error',
-      'Upstream busy',
-      3,
-    ])
-  })
-
-  it('ends the shared log with resume_log_full once it outgrows maxBytes', async () => {
-    const s = store()
-    const id = crypto.randomUUID()
-    const writer = s.publish(id, { model: 'm' }, { ...NO_STOP, maxBytes: 64 })
-    writer.opened('m')
-    writer.append(hi)
-    writer.append([{ type: 'text', text: 'x'.repeat(100) }])
-    writer.append([finish])
-    const { error } = await drain((await s.read(id, { known: false })) as SharedStream)
-    expect([error?.status, error?.code]).toEqual([502, 'resume_log_full'])
-  })
-
   it('ends a reader with stream_truncated once the leader is gone (its lease lapsed), not a hang', async () => {
     const leaderClient = await connect(server.url)
     clients.push(leaderClient)
@@ -167,64 +75,6 @@ describe('the Redis stream store', () => {
     expect(error?.status).toBe(502)
     // Within the lease (600 ms) and one blocking read (200 ms), with room for a loaded machine.
     expect(Date.now() - started).toBeLessThan(3_000)
-  })
-
-  it('claims a cache key once: the first leads, the next follow its stream; a failed answer frees it', async () => {
-    const a = store({}, 'claims')
-    const b = store({}, 'claims')
-    const first = crypto.randomUUID()
-    expect(await a.claim('k', first)).toEqual({ role: 'leader' })
-    expect(await b.claim('k', crypto.randomUUID())).toEqual({ role: 'follower', streamId: first })
-    a.publish(first, { model: 'm' }, { ...NO_STOP, key: 'k' }).end(
-      'error',
-      new APIError('x', { status: 502, type: 'upstream_error' }),
-    )
-    await vi.waitFor(async () => {
-      expect(await client.get('claims:v1:inflight:k')).toBeNull()
-    })
-    expect(await b.claim('k', 'next')).toEqual({ role: 'leader' })
-  })
-
-  it('keeps a completed answer claimed until its lease lapses, so a late identical request follows it', async () => {
-    const s = store({}, 'late')
-    const id = crypto.randomUUID()
-    expect(await s.claim('k', id)).toEqual({ role: 'leader' })
-    const writer = s.publish(id, { model: 'm' }, { ...NO_STOP, key: 'k' })
-    writer.opened('m')
-    writer.append([...hi, finish])
-    writer.end('complete')
-    const claim = await s.claim('k', 'late')
-    expect(claim).toEqual({ role: 'follower', streamId: id })
-    const { events } = await drain((await s.read(id, { known: false })) as SharedStream)
-    expect(events).toEqual([...hi, finish])
-  })
-
-  it('delivers a stop asked on another store to the leader, and says false for an unknown stream', async () => {
-    const leader = store({}, 'stops')
-    const other = store({}, 'stops')
-    const id = crypto.randomUUID()
-    const onStop = vi.fn()
-    leader.publish(id, { model: 'm' }, { ...NO_STOP, onStop })
-    // The leader's subscription opens on its first publish.
-    await vi.waitFor(async () => {
-      expect(await other.stop(id)).toBe(true)
-      expect(onStop).toHaveBeenCalled()
-    })
-    expect(await other.stop(crypto.randomUUID())).toBe(false)
-  })
-
-  it('tells the leader whether readers elsewhere still read its answer', async () => {
-    const s = store({}, 'readers')
-    const id = crypto.randomUUID()
-    const writer = s.publish(id, { model: 'm' }, NO_STOP)
-    writer.opened('m')
-    expect(await writer.remoteReaders()).toBe(false)
-    const reader = (await s.read(id, { known: false })) as SharedStream
-    await reader.opened
-    await vi.waitFor(async () => expect(await writer.remoteReaders()).toBe(true))
-    reader.abort()
-    await vi.waitFor(async () => expect(await writer.remoteReaders()).toBe(false))
-    writer.end('complete')
   })
 
   it('keeps an answer under <prefix>:v1:stream:<id> with a PX expiry, its lease gone once it ended', async () => {
