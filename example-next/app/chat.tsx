@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'react'
 import styles from './chat.module.css'
 import { Composer } from './composer'
 import { ErrorNotice } from './error-notice'
+import { statusLabel } from './format'
 import { Message } from './message'
 import type { TurnStats } from './turn-stats'
 
@@ -194,23 +195,4 @@ export function Chat() {
       />
     </section>
   )
-}
-
-function statusLabel(status: string): string {
-  switch (status) {
-    case 'connecting':
-      return 'Connecting…'
-    case 'streaming':
-      return 'Streaming…'
-    case 'reconnecting':
-      return 'Reconnecting…'
-    case 'done':
-      return 'Done'
-    case 'aborted':
-      return 'Stopped'
-    case 'error':
-      return 'Failed'
-    default:
-      return 'Ready'
-  }
 }

@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
-import { setTimeout as delay } from 'node:timers/promises'
 import { test as base, expect, type Page } from '@playwright/test'
 import { createWorkersAIEmulator, type WorkersAIEmulator } from 'copilotedge/testing'
 import { appDir, nextBin } from '../../scripts/build-example.mjs'
+import { startNext } from '../helpers/next-start'
 
 /** Pause between the emulator's tokens: slow enough to watch an answer grow, fast enough to finish. */
 export const TOKEN_DELAY_MS = 40
@@ -40,79 +37,9 @@ function lastUserText(messages: unknown[]): string {
   return ''
 }
 
-interface AppServer {
-  url: string
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
-
-async function startNext(
-  env: Record<string, string>,
-): Promise<AppServer & { stop(): Promise<void> }> {
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  // A process group of its own (`detached`), so teardown ends next and every process it forked.
-  const child = spawn(nextBin, ['start', '--port', String(port), '--hostname', '127.0.0.1'], {
-    cwd: appDir,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const output: string[] = []
-  const keep = (data: Buffer) => {
-    output.push(data.toString())
-    if (output.length > 200) output.shift()
-  }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  const pgid = child.pid
-  if (pgid === undefined) throw new Error('next did not start')
-  const signalGroup = (signal: NodeJS.Signals | 0) => {
-    try {
-      process.kill(-pgid, signal)
-      return true
-    } catch {
-      return false
-    }
-  }
-  const stop = async () => {
-    signalGroup('SIGTERM')
-    for (let i = 0; i < 50 && signalGroup(0); i++) await delay(100)
-    signalGroup('SIGKILL')
-  }
-
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(`next start exited with ${child.exitCode}:\n${output.join('')}`)
-    }
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
-      await response.body?.cancel()
-      if (response.ok) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`next start did not answer within 30 s:\n${output.join('')}`)
-    }
-    await delay(100)
-  }
-  return { url, stop }
-}
-
 export const test = base.extend<
   { emu: WorkersAIEmulator },
-  { tokenDelayMs: number; workerEmu: WorkersAIEmulator; app: AppServer }
+  { tokenDelayMs: number; workerEmu: WorkersAIEmulator; app: { url: string } }
 >({
   // The emulator's pace. A file that needs slower answers sets it with `test.use({ tokenDelayMs })`:
   // Playwright then gives that file a worker (an emulator and a `next start`) of its own.
@@ -131,10 +58,14 @@ export const test = base.extend<
     async ({ workerEmu }, use) => {
       const upstream = await workerEmu.listen({ host: '127.0.0.1', port: 0 })
       const app = await startNext({
-        CLOUDFLARE_ACCOUNT_ID: workerEmu.accountId,
-        CLOUDFLARE_API_TOKEN: workerEmu.apiToken,
-        COPILOTEDGE_BASE_URL: upstream.baseURL,
-        COPILOTEDGE_EMULATOR: '1',
+        appDir,
+        nextBin,
+        env: {
+          CLOUDFLARE_ACCOUNT_ID: workerEmu.accountId,
+          CLOUDFLARE_API_TOKEN: workerEmu.apiToken,
+          COPILOTEDGE_BASE_URL: upstream.baseURL,
+          COPILOTEDGE_EMULATOR: '1',
+        },
       })
       await use({ url: app.url })
       await app.stop()

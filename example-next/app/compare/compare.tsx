@@ -5,6 +5,7 @@ import { useRef, useState } from 'react'
 import chatStyles from '../chat.module.css'
 import { Composer } from '../composer'
 import { ErrorNotice } from '../error-notice'
+import { statusLabel } from '../format'
 import { Message } from '../message'
 import { MODELS } from '../models'
 import type { TurnStats } from '../turn-stats'
@@ -166,23 +167,4 @@ function retry(pane: Pane) {
   const { messages } = pane.chat
   const lastUser = messages.findLastIndex((m) => m.role === 'user')
   if (lastUser >= 0) void pane.ask({ messages: messages.slice(0, lastUser + 1) })
-}
-
-function statusLabel(status: string): string {
-  switch (status) {
-    case 'connecting':
-      return 'Connecting…'
-    case 'streaming':
-      return 'Streaming…'
-    case 'reconnecting':
-      return 'Reconnecting…'
-    case 'done':
-      return 'Done'
-    case 'aborted':
-      return 'Stopped'
-    case 'error':
-      return 'Failed'
-    default:
-      return 'Ready'
-  }
 }
