@@ -142,6 +142,7 @@ export class AnswerEngine {
       throw this.toVisible(error, request.model)
     }
     return AnswerRun.live(session, {
+      clock: config.clock,
       onChunk: this.#onChunk,
       keepAnswer,
       onComplete: (answer) => {
@@ -218,7 +219,15 @@ export class AnswerEngine {
       else signal?.addEventListener('abort', () => reader.abort(), { once: true })
       return reader
     }
-    if (follower && run.closed) return this.stream(request, key, fresh, signal, trace)
+    if (follower && run.closed) {
+      // It ended before this reader got to it (on workerd a follower resumes a turn later): a
+      // complete answer is this reader's too, not a new upstream call; anything else is asked again.
+      const answer = run.answer
+      if (answer === undefined) return this.stream(request, key, fresh, signal, trace)
+      this.metrics.coalesced++
+      trace?.coalesced()
+      return this.replay(answer)
+    }
     let source: AnswerSource = follower ? run.follow() : run
     if (follower) {
       this.metrics.coalesced++

@@ -1,4 +1,5 @@
 import type { CachedAnswer } from '../cache/response-cache'
+import { type Clock, systemClock } from '../clock'
 import type { APIError, ValidationError } from '../errors'
 import type { UpstreamEvent } from '../providers/provider'
 import { AnswerBuilder } from './answer-builder'
@@ -9,6 +10,17 @@ import type { UpstreamSession } from './upstream-session'
 import { ClientAbort } from './upstream-session'
 
 type BatchResult = IteratorResult<UpstreamEvent[], unknown>
+
+/**
+ * On workerd each request is its own I/O context: a follower woken by a promise the driving
+ * reader (another request) resolves resumes through workerd's cross-request promise delivery,
+ * which loses continuations and stalls the follower's response stream under load (20 identical
+ * streams on Miniflare hung for good, followers at ~800 of 2,000 tokens). There a waiting follower
+ * looks at its queue from its own request's timer, every FOLLOW_POLL_MS, instead.
+ */
+const ISOLATED_REQUESTS =
+  typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers'
+const FOLLOW_POLL_MS = 10
 
 /** How an answer ended, for whoever counts (metrics, logs). */
 export type AnswerOutcome = 'complete' | 'error' | 'cancelled'
@@ -28,6 +40,8 @@ export interface AnswerRunOptions {
   toError: (error: unknown) => APIError | ValidationError
   /** Runs once when the answer is over, however it ended. */
   onClose?: (outcome: AnswerOutcome, error?: unknown) => void
+  /** The followers' poll timer on workerd (FOLLOW_POLL_MS); the system clock by default. */
+  clock?: Clock
 }
 
 /** What an answer's reader sees: the run itself, or a reader of a kept answer (`AnswerLog`). */
@@ -120,6 +134,11 @@ export class AnswerRun implements AnswerSource {
     return this.#closed
   }
 
+  /** The whole answer once it finished (needs `keepAnswer`), else undefined. */
+  get answer(): CachedAnswer | undefined {
+    return this.#options.keepAnswer && this.#builder.complete ? this.#builder.build() : undefined
+  }
+
   /**
    * The next events (at least one), or undefined once the `finish` event was handed over. Rejects
    * with the error the client should see (`toError`), or the client's abort.
@@ -200,7 +219,7 @@ export class AnswerRun implements AnswerSource {
    * answer so far, then every event as the run hands it over. No second upstream call.
    */
   follow(): AnswerSource {
-    const follower = new RunFollower(this, this.#builder.snapshot())
+    const follower = new RunFollower(this, this.#builder.snapshot(), this.#options.clock)
     this.#followers ??= new Set()
     this.#followers.add(follower)
     return follower
@@ -352,9 +371,13 @@ export class AnswerRun implements AnswerSource {
 class RunFollower implements AnswerSource {
   readonly #run: AnswerRun
   readonly #queue: EventQueue
+  readonly #clock: Clock
+  /** Batches (or the failure) handed to this reader so far (what a polling wait looks for). */
+  #handed = 0
 
-  constructor(run: AnswerRun, snapshot: AnswerEvent[]) {
+  constructor(run: AnswerRun, snapshot: AnswerEvent[], clock: Clock = systemClock) {
     this.#run = run
+    this.#clock = clock
     this.#queue = new EventQueue(() => run.unfollow(this), snapshot)
   }
 
@@ -368,6 +391,7 @@ class RunFollower implements AnswerSource {
 
   /** @internal The driving reader's batch (undefined: the answer ended). */
   push(events: AnswerEvent[] | undefined): void {
+    this.#handed++
     if (events === undefined) this.#queue.end()
     else this.#queue.push(events)
     this.#run.wake()
@@ -375,6 +399,7 @@ class RunFollower implements AnswerSource {
 
   /** @internal The answer failed. */
   fail(error: unknown): void {
+    this.#handed++
     this.#queue.end(error)
     this.#run.wake()
   }
@@ -387,10 +412,24 @@ class RunFollower implements AnswerSource {
     this.#queue.close()
   }
 
-  /** A run closed without telling its followers has nothing more for them. */
+  /**
+   * Waits until the driving reader handed over more (see ISOLATED_REQUESTS for workerd). A run
+   * closed without telling its followers has nothing more for them.
+   */
   readonly #fill = (): Promise<unknown> => {
-    if (!this.#run.closed) return this.#run.pull()
-    this.#queue.end()
-    return Promise.resolve()
+    if (this.#run.closed) {
+      this.#queue.end()
+      return Promise.resolve()
+    }
+    const woken = this.#run.pull()
+    if (!ISOLATED_REQUESTS) return woken
+    const handed = this.#handed
+    return new Promise<void>((resolve) => {
+      const look = () => {
+        if (this.#handed !== handed || this.#run.closed || this.closed) resolve()
+        else this.#clock.setTimeout(look, FOLLOW_POLL_MS)
+      }
+      this.#clock.setTimeout(look, FOLLOW_POLL_MS)
+    })
   }
 }
