@@ -94,12 +94,17 @@ export class ByteBuffer {
     this.pos = pos
   }
 
-  /** The chunk written so far (a copy the caller owns); the buffer starts over. */
+  /** The chunk written so far (the caller owns it); the buffer starts over. */
   take(): Uint8Array {
-    const chunk = this.buf.slice(0, this.pos)
+    const { buf, pos } = this
     this.pos = 0
-    if (this.buf.length > MAX_RESTING_BYTES) this.buf = new Uint8Array(INITIAL_BYTES)
-    return chunk
+    // A buffer grown past its resting size is dropped anyway: hand it over, not a copy of it (a
+    // long Responses answer's closing events are megabytes).
+    if (buf.length > MAX_RESTING_BYTES) {
+      this.buf = new Uint8Array(INITIAL_BYTES)
+      return buf.subarray(0, pos)
+    }
+    return buf.slice(0, pos)
   }
 
   /** Room for `bytes` more. */

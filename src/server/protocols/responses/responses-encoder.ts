@@ -23,6 +23,23 @@ const DELTA_START = utf8.encode(
 )
 const DELTA_END = utf8.encode(',"logprobs":[]}\n\n')
 
+/**
+ * A closed item's text stands in the events as a slot, `"\u0000<process id>:<n>\u0000"` once
+ * stringified, and its bytes are spliced in where the slot is. The slot's id is random per process,
+ * so no request field (instructions, tool descriptions) can forge one.
+ *
+ * Hot path at the end of an answer: OpenAI's closing events repeat the whole text four times
+ * (`output_text.done`, `content_part.done`, `output_item.done`, `response.completed`);
+ * stringifying and encoding it each time was a quarter of a 200,000-token answer's CPU.
+ */
+let slotId: string | undefined
+/** The process's slot id, made on first use: Workers refuse random values at global scope. */
+function processSlotId(): string {
+  slotId ??= crypto.randomUUID()
+  return slotId
+}
+const SLOT_END = JSON.stringify('\u0000').slice(1)
+
 /** The text or reasoning item being streamed (at most one at a time; tool calls are apart). */
 type OpenItem =
   | { kind: 'message'; index: number; id: string; text: TextPieces; deltaHead: Uint8Array }
@@ -52,6 +69,10 @@ export class ResponsesEncoder extends ByteBuffer implements StreamEncoder {
   /** Open tool calls by their AnswerEvent index. */
   readonly #calls = new Map<number, { index: number; item: FunctionCallItem }>()
   #usage: Usage | undefined
+  /** Closed items' texts as JSON strings in UTF-8, by slot number. */
+  readonly #slots: Uint8Array[] = []
+  /** How a slot starts in an event's JSON, once this answer has one. */
+  #slotStart: string | undefined
 
   constructor(meta: AnswerMeta, decoded: Decoded<ResponsesContext>) {
     super()
@@ -129,9 +150,29 @@ export class ResponsesEncoder extends ByteBuffer implements StreamEncoder {
 
   #emit(type: string, fields: Record<string, unknown>): void {
     const json = JSON.stringify(fields)
-    this.write(
-      `event: ${type}\ndata: {"type":"${type}","sequence_number":${this.#seq++},${json.slice(1)}\n\n`,
-    )
+    const head = `event: ${type}\ndata: {"type":"${type}","sequence_number":${this.#seq++},`
+    const start = this.#slotStart
+    if (start === undefined || !json.includes(start)) {
+      this.write(`${head}${json.slice(1)}\n\n`)
+      return
+    }
+    this.write(head)
+    let from = 1
+    for (let at = json.indexOf(start, from); at !== -1; at = json.indexOf(start, from)) {
+      const end = json.indexOf(SLOT_END, at)
+      this.write(json.slice(from, at))
+      this.writeBytes(this.#slots[Number(json.slice(at + start.length, end))] as Uint8Array)
+      from = end + SLOT_END.length
+    }
+    this.write(`${json.slice(from)}\n\n`)
+  }
+
+  /** A slot standing for `text` in the events (see processSlotId). */
+  #slot(text: string): string {
+    const id = processSlotId()
+    this.#slotStart ??= JSON.stringify(`\u0000${id}:`).slice(0, -1)
+    this.#slots.push(utf8.encode(JSON.stringify(text)))
+    return `\u0000${id}:${this.#slots.length - 1}\u0000`
   }
 
   #response(state: ResponseState): ResponseObject {
@@ -211,20 +252,16 @@ export class ResponsesEncoder extends ByteBuffer implements StreamEncoder {
     })
   }
 
-  /** The final form of the open text or reasoning item. */
-  #openFinal(open: OpenItem, status: ItemStatus): OutputItem {
+  /** The final form of the open text or reasoning item, its text given (or a slot for it). */
+  #openFinal(open: OpenItem, status: ItemStatus, text: string): OutputItem {
     if (open.kind === 'reasoning') {
-      return {
-        id: open.id,
-        type: 'reasoning',
-        summary: [{ type: 'summary_text', text: open.text.text }],
-      }
+      return { id: open.id, type: 'reasoning', summary: [{ type: 'summary_text', text }] }
     }
     return {
       id: open.id,
       type: 'message',
       status,
-      content: [outputText(open.text.text)],
+      content: [outputText(text)],
       role: 'assistant',
     }
   }
@@ -233,28 +270,20 @@ export class ResponsesEncoder extends ByteBuffer implements StreamEncoder {
     const open = this.#open
     if (!open) return
     this.#open = undefined
-    const item = this.#openFinal(open, status)
+    const text = this.#slot(open.text.text)
+    const item = this.#openFinal(open, status, text)
     this.#output[open.index] = item
     const where = { item_id: open.id, output_index: open.index }
     if (open.kind === 'reasoning') {
-      const part = { type: 'summary_text', text: open.text.text }
-      this.#emit('response.reasoning_summary_text.done', {
-        ...where,
-        summary_index: 0,
-        text: open.text.text,
-      })
+      const part = { type: 'summary_text', text }
+      this.#emit('response.reasoning_summary_text.done', { ...where, summary_index: 0, text })
       this.#emit('response.reasoning_summary_part.done', { ...where, summary_index: 0, part })
     } else {
-      this.#emit('response.output_text.done', {
-        ...where,
-        content_index: 0,
-        text: open.text.text,
-        logprobs: [],
-      })
+      this.#emit('response.output_text.done', { ...where, content_index: 0, text, logprobs: [] })
       this.#emit('response.content_part.done', {
         ...where,
         content_index: 0,
-        part: outputText(open.text.text),
+        part: outputText(text),
       })
     }
     this.#emit('response.output_item.done', { output_index: open.index, item })
@@ -305,7 +334,9 @@ export class ResponsesEncoder extends ByteBuffer implements StreamEncoder {
   /** The items as they stand (open ones with their text so far, marked `status`). */
   #snapshot(status: ItemStatus): OutputItem[] {
     const output = [...this.#output]
-    if (this.#open) output[this.#open.index] = this.#openFinal(this.#open, status)
+    if (this.#open) {
+      output[this.#open.index] = this.#openFinal(this.#open, status, this.#open.text.text)
+    }
     for (const call of this.#calls.values()) output[call.index] = { ...call.item, status }
     return output
   }

@@ -316,4 +316,46 @@ describe('ResponsesEncoder', () => {
       { numRuns: 60 },
     )
   })
+
+  it('repeats the whole text in every closing event exactly as JSON.stringify writes it, whatever the text', () => {
+    // The closing events splice the text's bytes in where a random slot marker stands: a marker-like
+    // string in the request (echoed in response.completed) or in the answer itself changes nothing.
+    const forged = '\u0000fake:0\u0000'
+    const request = decodeResponsesRequest(
+      { input: 'x', instructions: `Be brief. ${forged}` },
+      resolveConfig({ model: 'm' }),
+    )
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.string({ unit: 'binary' }), fc.constant(forged)), { maxLength: 6 }),
+        fc.array(fc.string({ unit: 'binary', maxLength: 4 }), { maxLength: 3 }),
+        (pieces, reasoning) => {
+          const encoder = new ResponsesEncoder(META, request)
+          encoder.start()
+          for (const text of reasoning) encoder.event({ type: 'reasoning', text })
+          // A first visible piece, so there is a message to close.
+          for (const text of ['A', ...pieces]) encoder.event({ type: 'text', text })
+          encoder.event({ type: 'finish', reason: 'stop' })
+          const wire = new TextDecoder().decode(encoder.take())
+          const text = `A${pieces.join('')}`
+          const thought = reasoning.join('')
+          const byType = new Map(sseEvents(wire).map((e) => [e.data.type as string, e.data]))
+          expect(byType.get('response.output_text.done')?.text).toBe(text)
+          expect(byType.get('response.content_part.done')?.part.text).toBe(text)
+          const completed = byType.get('response.completed')?.response
+          expect(completed.instructions).toBe(`Be brief. ${forged}`)
+          const message = completed.output.find((item: Json) => item.type === 'message')
+          expect(message.content[0].text).toBe(text)
+          if (thought !== '') {
+            expect(byType.get('response.reasoning_summary_text.done')?.text).toBe(thought)
+            expect(completed.output[0].summary[0].text).toBe(thought)
+          }
+          // Byte for byte: the text as JSON.stringify writes it, in each of the four events.
+          const json = JSON.stringify(text)
+          expect(wire.split(json).length - 1).toBeGreaterThanOrEqual(4)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
 })
