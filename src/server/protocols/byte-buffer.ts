@@ -8,6 +8,8 @@ const textEncoder = new TextEncoder()
 const INITIAL_BYTES = 512
 /** ...up to this much: a rare huge event's growth is not kept for the rest of the stream. */
 const MAX_RESTING_BYTES = 128 * 1024
+/** Byte arrays from this size on are kept aside as they are, not copied in (see writeLarge). */
+const LARGE_BYTES = 64 * 1024
 
 /**
  * The bytes of one downstream chunk, written event by event into one reused buffer. Every stream
@@ -19,10 +21,13 @@ const MAX_RESTING_BYTES = 128 * 1024
 export class ByteBuffer {
   protected buf = new Uint8Array(INITIAL_BYTES)
   protected pos = 0
+  /** What was written before a large byte array, and the arrays themselves, in order. */
+  #parts: Uint8Array[] | undefined
+  #partsLength = 0
 
   /** Bytes written since the last `take()`. */
   get size(): number {
-    return this.pos
+    return this.pos + this.#partsLength
   }
 
   /** Any text, as UTF-8. */
@@ -37,6 +42,26 @@ export class ByteBuffer {
     this.reserve(bytes.length)
     this.buf.set(bytes, this.pos)
     this.pos += bytes.length
+  }
+
+  /**
+   * Bytes as they are, not copied in when large (they must not change until `take()`): a long
+   * Responses answer repeats its whole text in four closing events, and copying megabytes into a
+   * doubling buffer cost more than joining the parts once in `take()`.
+   */
+  protected writeLarge(bytes: Uint8Array): void {
+    if (bytes.length < LARGE_BYTES) {
+      this.writeBytes(bytes)
+      return
+    }
+    this.#parts ??= []
+    if (this.pos > 0) {
+      this.#parts.push(this.buf.slice(0, this.pos))
+      this.#partsLength += this.pos
+      this.pos = 0
+    }
+    this.#parts.push(bytes)
+    this.#partsLength += bytes.length
   }
 
   /** A non-negative integer's decimal digits, without building a string (one per event). */
@@ -98,6 +123,19 @@ export class ByteBuffer {
   take(): Uint8Array {
     const { buf, pos } = this
     this.pos = 0
+    const parts = this.#parts
+    if (parts) {
+      const chunk = new Uint8Array(this.#partsLength + pos)
+      let at = 0
+      for (const part of parts) {
+        chunk.set(part, at)
+        at += part.length
+      }
+      chunk.set(buf.subarray(0, pos), at)
+      this.#parts = undefined
+      this.#partsLength = 0
+      return chunk
+    }
     // A buffer grown past its resting size is dropped anyway: hand it over, not a copy of it (a
     // long Responses answer's closing events are megabytes).
     if (buf.length > MAX_RESTING_BYTES) {

@@ -358,4 +358,28 @@ describe('ResponsesEncoder', () => {
       { numRuns: 200 },
     )
   })
+
+  it('writes a long answer (its closing events past 64 KB each) the same however it is taken in chunks', () => {
+    const pieces = Array.from({ length: 3000 }, (_, i) => `word ${i} "é" 🌍\n`)
+    const events: AnswerEvent[] = [
+      ...pieces.map((text): AnswerEvent => ({ type: 'text', text })),
+      { type: 'finish', reason: 'stop' },
+    ]
+    const whole = encode(events)
+    const encoder = new ResponsesEncoder(META, decoded())
+    encoder.start()
+    const chunks: Uint8Array[] = []
+    events.forEach((event, i) => {
+      encoder.event(event)
+      if (i % 997 === 0) chunks.push(encoder.take())
+    })
+    chunks.push(encoder.take())
+    expect(new TextDecoder().decode(Buffer.concat(chunks))).toBe(whole)
+    const byType = new Map(sseEvents(whole).map((e) => [e.data.type as string, e.data]))
+    const text = pieces.join('')
+    expect(Buffer.byteLength(JSON.stringify(text))).toBeGreaterThan(64 * 1024)
+    expect(byType.get('response.output_text.done')?.text).toBe(text)
+    expect(byType.get('response.output_item.done')?.item.content[0].text).toBe(text)
+    expect(byType.get('response.completed')?.response.output[0].content[0].text).toBe(text)
+  })
 })
