@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { appDir, buildExample, root } from '../../scripts/build-example.mjs'
+import { freePort } from '../helpers/free-port'
 
 // `npm run example` (scripts/example.mjs) as a person runs it: started, served, then ended the ways a
 // terminal ends it. `--no-build` reuses the app already built (a `next build` takes ~35 s here); one is
@@ -67,17 +68,6 @@ function listeners(port: number): string[] {
     }
   }
   return found
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  await once(server, 'close')
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
 }
 
 /** Whether something accepts connections on 127.0.0.1:port. */
