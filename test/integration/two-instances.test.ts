@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { EmulatorServer } from '../../src/testing'
 import { createWorkersAIEmulator } from '../../src/testing'
 import { freePort, type RedisServer, startRedisServer, waitForPort } from '../helpers/redis-server'
+import { contentOf, readThenCut } from './stream-helpers'
 
 // Two processes of the built package behind haproxy (round-robin), sharing one redis-server; the
 // emulator is the upstream (a second, slow one for streams caught mid-answer). Everything listens on
@@ -121,30 +122,6 @@ function askSlow(path: string, question: string, signal?: AbortSignal) {
     body: JSON.stringify({ messages: [{ role: 'user', content: question }], stream: true }),
     ...(signal ? { signal } : {}),
   })
-}
-
-/** The content deltas of a Chat Completions SSE body, joined. */
-function contentOf(body: string): string {
-  return [...body.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join('')
-}
-
-/**
- * Reads a stream's body until it holds `events` content events, then cuts the connection. Returns
- * the complete events received and the id of the last one (what a client resumes from).
- */
-async function readThenCut(response: Response, controller: AbortController, events: number) {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  while ((text.match(/"content":"[^"]+"/g) ?? []).length < events) {
-    const { done, value } = await reader.read()
-    if (done) throw new Error(`the stream ended early: ${text}`)
-    text += decoder.decode(value, { stream: true })
-  }
-  controller.abort()
-  const complete = text.slice(0, text.lastIndexOf('\n\n') + 2)
-  const ids = [...complete.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
-  return { received: complete, lastEventId: ids.at(-1) as number }
 }
 
 /** Resumes a stream through the balancer, asking until the answer comes from another instance. */

@@ -5,6 +5,7 @@ import {
   type StartedWorkers,
   startStoreWorkers,
 } from '../server/stores/cloudflare/miniflare-workers'
+import { contentOf, readThenCut } from './stream-helpers'
 
 // Two Workers on workerd (one Miniflare, each Worker on its own socket) sharing one KV namespace
 // and one Durable Object namespace, as two deployments of one account binding the same ones; a
@@ -152,29 +153,6 @@ function askSlow(worker: string, path: string, question: string, signal?: AbortS
     body: JSON.stringify({ messages: [{ role: 'user', content: question }], stream: true }),
     ...(signal ? { signal } : {}),
   })
-}
-
-/** The content deltas of a Chat Completions SSE body, joined. */
-const contentOf = (body: string) =>
-  [...body.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join('')
-
-/**
- * Reads a stream's body until it holds `events` content events, then cuts the connection. Returns
- * the complete events received and the id of the last one (what a client resumes from).
- */
-async function readThenCut(response: Response, controller: AbortController, events: number) {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  while ((text.match(/"content":"[^"]+"/g) ?? []).length < events) {
-    const { done, value } = await reader.read()
-    if (done) throw new Error(`the stream ended early: ${text}`)
-    text += decoder.decode(value, { stream: true })
-  }
-  controller.abort()
-  const complete = text.slice(0, text.lastIndexOf('\n\n') + 2)
-  const ids = [...complete.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
-  return { received: complete, lastEventId: ids.at(-1) as number }
 }
 
 const slowCallsFor = (question: string) =>
