@@ -38,8 +38,9 @@ const answer = (text: string): CachedAnswer => ({ model: 'm', text, finishReason
 cacheStoreContract('the Redis cache store', async () => ({
   store: createRedisCacheStore({ client, prefix: nextPrefix(), maxBytes: 4096, fallback: false }),
   maxBytes: 4096,
-  ttlMs: 60,
-  // Redis expires keys on its own clock: real time it is.
+  // Redis expires keys on its own clock: real time it is. Long enough that a loaded CI machine cannot
+  // eat half of it between the write and the first read (60 ms once failed on Node 24 in CI).
+  ttlMs: 1000,
   elapse: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }))
 
