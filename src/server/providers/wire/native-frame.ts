@@ -1,7 +1,7 @@
-/** `{"response":"` */
-const HEAD = '{"response":"'
-/** `","p":"` */
-const PADDING = '","p":"'
+/** `{"response":"`, as UTF-16 code units. */
+const HEAD = codes('{"response":"')
+/** `","p":"`, as UTF-16 code units. */
+const PADDING = codes('","p":"')
 
 /**
  * The text of the commonest Workers AI frame, read without JSON.parse: exactly
@@ -13,21 +13,35 @@ const PADDING = '","p":"'
  *
  * Hot path: one per token. JSON.parse builds an object and two strings per frame; on 200,000
  * emulator frames (in-process, medians of 6) it took ~60 ms, this scan ~27 ms; with the batches,
- * the provider alone went from ~295 to ~190 ms per 200,000 tokens (floor ~100 ms).
+ * the provider alone went from ~295 to ~190 ms per 200,000 tokens (floor ~100 ms). The fixed parts
+ * are compared code unit by code unit, not with `startsWith`: `data` is a slice of the parser's
+ * chunk, and on such strings that was ~15% slower (20,000 emulator frames: ~120 against ~104 ns).
  */
 export function nativeFrameText(data: string): string | undefined {
-  if (!data.startsWith(HEAD)) return undefined
+  if (!hasAt(data, 0, HEAD)) return undefined
   const end = stringEnd(data, HEAD.length)
   if (end < 0) return undefined
   const last = data.length - 1
+  if (data.charCodeAt(last) !== 125 /* } */) return undefined
   // `{"response":"…"}`
-  if (end === last - 1)
-    return data.charCodeAt(last) === 125 /* } */ ? data.slice(HEAD.length, end) : undefined
+  if (end === last - 1) return data.slice(HEAD.length, end)
   // `{"response":"…","p":"…"}`
-  if (!data.startsWith(PADDING, end)) return undefined
-  const padEnd = stringEnd(data, end + PADDING.length)
-  if (padEnd !== last - 1 || data.charCodeAt(last) !== 125) return undefined
+  if (!hasAt(data, end, PADDING) || stringEnd(data, end + PADDING.length) !== last - 1)
+    return undefined
   return data.slice(HEAD.length, end)
+}
+
+function codes(text: string): number[] {
+  return Array.from(text, (c) => c.charCodeAt(0))
+}
+
+/** Whether `data` holds the code units `expected` from `at` on. */
+function hasAt(data: string, at: number, expected: number[]): boolean {
+  if (data.length < at + expected.length) return false
+  for (let i = 0; i < expected.length; i++) {
+    if (data.charCodeAt(at + i) !== expected[i]) return false
+  }
+  return true
 }
 
 /** Index of the `"` closing a JSON string body that starts at `from`; -1 at `\`, a control character or the end. */
