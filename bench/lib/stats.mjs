@@ -24,13 +24,15 @@ export const MiB = 1024 * 1024
 /**
  * Runs `fn` once per contender per round, rotating the order each round so none always goes first,
  * with a full GC (when --expose-gc) before each sample so no one pays for the last one's garbage.
+ * `{ gc: false }` leaves the GCs to V8: for throughput samples, where a forced full GC right before
+ * each one put every sample in a state no serving process is in (see the proxy suite).
  */
-export async function interleave(contenders, rounds, fn) {
+export async function interleave(contenders, rounds, fn, { gc = true } = {}) {
   const samples = new Map(contenders.map((c) => [c.name, []]))
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(i + round) % contenders.length]
-      globalThis.gc?.()
+      if (gc) globalThis.gc?.()
       samples.get(contender.name).push(await fn(contender, round))
     }
   }
