@@ -137,6 +137,14 @@ export interface CopilotEdgeConfig extends GuardsConfig {
    * stream can be resumed or stopped on any instance. Default: none (per instance).
    */
   streams?: StreamStore
+  /**
+   * On Cloudflare Workers, `waitUntil` from `cloudflare:workers` (or `ctx.waitUntil`). Identical
+   * requests read one answer, and on workerd its upstream call belongs to the request that opened
+   * it: with `waitUntil`, that answer goes on for the others when the opener's client leaves;
+   * without, workerd ends it, and the others get a 504 `idle_timeout` after `idleTimeoutMs`. Not
+   * needed elsewhere.
+   */
+  waitUntil?: (promise: Promise<unknown>) => void
   /** Time, timers and randomness (tests). Default: the system's. */
   clock?: Clock
 }
@@ -167,6 +175,7 @@ export interface ResolvedConfig {
   resume: ResolvedResumeConfig | false
   telemetry: TelemetryConfig | undefined
   streams: StreamStore | undefined
+  waitUntil: ((promise: Promise<unknown>) => void) | undefined
   clock: Clock
 }
 
@@ -248,6 +257,7 @@ export function resolveConfig(config: CopilotEdgeConfig = {}): ResolvedConfig {
     resume: resolveResume(config.resume),
     telemetry: config.telemetry === true ? {} : config.telemetry || undefined,
     streams: config.streams,
+    waitUntil: config.waitUntil,
     clock: config.clock ?? systemClock,
   }
 }

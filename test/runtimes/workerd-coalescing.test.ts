@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EmulatorServer, WorkersAIEmulator } from '../../src/testing'
 import { createWorkersAIEmulator } from '../../src/testing'
+import { readThenCut } from '../integration/stream-helpers'
 import {
   type StartedWorkers,
   startStoreWorkers,
@@ -20,7 +21,7 @@ const upstreams: EmulatorServer[] = []
 let workers: StartedWorkers
 
 beforeAll(async () => {
-  const worker = async (name: string, emulator: WorkersAIEmulator) => {
+  const worker = async (name: string, emulator: WorkersAIEmulator, extra = {}) => {
     const upstream = await emulator.listen({ port: 0 })
     upstreams.push(upstream)
     const vars = {
@@ -30,10 +31,16 @@ beforeAll(async () => {
       SLOW_BASE_URL: upstream.baseURL,
       // `/api/slow` coalesces in the isolate only: no stream store.
       LOCAL_STREAMS: '1',
+      ...extra,
     }
     return { name, vars }
   }
-  workers = await startStoreWorkers([await worker('paced', paced), await worker('burst', burst)])
+  workers = await startStoreWorkers([
+    await worker('paced', paced),
+    await worker('burst', burst),
+    // The handler without `waitUntil`: what a follower sees when the opener leaves.
+    await worker('no-wait-until', paced, { NO_WAIT_UNTIL: '1', IDLE_TIMEOUT_MS: '1000' }),
+  ])
 })
 afterAll(async () => {
   await workers?.dispose()
@@ -72,4 +79,56 @@ describe('identical concurrent streams coalesced in one Worker on workerd', () =
       expect(emulator.requests[0]?.completed).toBe(true)
     },
   )
+
+  /** Three identical streams, the first one cut after a few events: the other two, read whole. */
+  async function firstAskerLeaves(worker: string) {
+    paced.reset()
+    const body = JSON.stringify({
+      messages: [
+        { role: 'user', content: `Asked three times, the first asker leaves (${worker})` },
+      ],
+      stream: true,
+    })
+    const ask = (signal?: AbortSignal) =>
+      fetch(`${workers.origins[worker]}/api/slow`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+        signal,
+      })
+    const leaving = new AbortController()
+    const first = await ask(leaving.signal)
+    const firstRead = first.body?.getReader()
+    // The answer is open and streaming before the others ask.
+    expect((await firstRead?.read())?.done).toBe(false)
+    const others = await Promise.all([ask(), ask()])
+    firstRead?.releaseLock()
+    await readThenCut(first, leaving, 5)
+    const texts = await Promise.all(others.map((response) => response.text()))
+    expect(others.map((response) => response.status)).toEqual([200, 200])
+    await paced.idle()
+    return texts
+  }
+
+  it('the first asker leaving mid-answer ends nothing for the others: whole texts, 1 upstream call', async () => {
+    const texts = await firstAskerLeaves('paced')
+    expect(texts.map(contentOf)).toEqual([TEXT, TEXT])
+    expect(texts.every((text) => text.endsWith('data: [DONE]\n\n'))).toBe(true)
+    expect(paced.requests).toHaveLength(1)
+    expect(paced.requests[0]?.completed).toBe(true)
+  })
+
+  it('without waitUntil, the others end with a clear error after idleTimeoutMs, never hang', async () => {
+    const texts = await firstAskerLeaves('no-wait-until')
+    for (const text of texts) {
+      const last = text.trimEnd().split('\n\n').at(-1) ?? ''
+      expect(JSON.parse(last.slice('data: '.length))).toMatchObject({
+        error: { type: 'timeout_error', code: 'idle_timeout' },
+      })
+      expect(last).toContain('waitUntil')
+      expect(TEXT.startsWith(contentOf(text))).toBe(true)
+    }
+    expect(paced.requests).toHaveLength(1)
+    expect(paced.requests[0]?.aborted).toBe(true)
+  })
 })

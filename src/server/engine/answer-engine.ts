@@ -143,6 +143,8 @@ export class AnswerEngine {
     }
     return AnswerRun.live(session, {
       clock: config.clock,
+      waitUntil: config.waitUntil,
+      idleTimeoutMs: config.idleTimeoutMs,
       onChunk: this.#onChunk,
       keepAnswer,
       onComplete: (answer) => {

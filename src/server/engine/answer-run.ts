@@ -1,6 +1,6 @@
 import type { CachedAnswer } from '../cache/response-cache'
 import { type Clock, systemClock } from '../clock'
-import type { APIError, ValidationError } from '../errors'
+import { APIError, type ValidationError } from '../errors'
 import type { UpstreamEvent } from '../providers/provider'
 import { AnswerBuilder } from './answer-builder'
 import type { AnswerEvent } from './answer-event'
@@ -42,6 +42,10 @@ export interface AnswerRunOptions {
   onClose?: (outcome: AnswerOutcome, error?: unknown) => void
   /** The followers' poll timer on workerd (FOLLOW_POLL_MS); the system clock by default. */
   clock?: Clock
+  /** The config's `waitUntil`: on workerd, keeps an answer others read going past its opener. */
+  waitUntil?: ((promise: Promise<unknown>) => void) | undefined
+  /** The config's `idleTimeoutMs`: on workerd, the longest a follower waits for news (0: none). */
+  idleTimeoutMs?: number
 }
 
 /** What an answer's reader sees: the run itself, or a reader of a kept answer (`AnswerLog`). */
@@ -105,6 +109,12 @@ export class AnswerRun implements AnswerSource {
     session.signal.addEventListener('abort', () => run.#rejectRead?.(session.signal.reason), {
       once: true,
     })
+    // On workerd the upstream call lives in the opening request's context, which workerd cancels
+    // when that request's client leaves, unless `waitUntil` holds it: held from the start (later,
+    // from the client's cancel, was too late), until the answer is over.
+    if (ISOLATED_REQUESTS && options.waitUntil) {
+      options.waitUntil(new Promise<void>((resolve) => run.onClosed(resolve)))
+    }
     return run
   }
 
@@ -147,7 +157,17 @@ export class AnswerRun implements AnswerSource {
     // Hot path (one call per chunk sent): no async wrapper around #read just for the followers;
     // #read hands every batch (or its failure) to them itself, whoever asked for it (a read begun
     // before they joined included).
-    return this.#read()
+    const reading = this.#read()
+    this.#reading = reading
+    return reading
+  }
+
+  /** The last read begun: whoever reads next for the followers waits for it (one read at a time). */
+  #reading: Promise<unknown> | undefined
+
+  /** Settles once no read is in flight. */
+  #idle(): Promise<unknown> {
+    return this.#reading ? this.#reading.catch(() => {}) : Promise.resolve()
   }
 
   /** What a read returns, handed to the followers first. */
@@ -208,6 +228,9 @@ export class AnswerRun implements AnswerSource {
     if (this.#closed) return
     if (this.#followers !== undefined && this.#followers.size > 0) {
       this.#leaderGone = true
+      // On workerd the upstream body belongs to the request that opened it: no other request can
+      // read it, so that request reads on for the followers (alive thanks to `waitUntil`).
+      if (ISOLATED_REQUESTS && this.#options.waitUntil) void this.#readForFollowers()
       return
     }
     this.#session?.abort(new ClientAbort())
@@ -219,23 +242,40 @@ export class AnswerRun implements AnswerSource {
    * answer so far, then every event as the run hands it over. No second upstream call.
    */
   follow(): AnswerSource {
-    const follower = new RunFollower(this, this.#builder.snapshot(), this.#options.clock)
+    const follower = new RunFollower(this, this.#builder.snapshot(), this.#options)
     this.#followers ??= new Set()
     this.#followers.add(follower)
     return follower
   }
 
+  /**
+   * On workerd, the driving request, though its client left, reads on for the followers (kept
+   * alive by `waitUntil`) until the answer ends or the last of them leaves.
+   */
+  async #readForFollowers(): Promise<void> {
+    try {
+      await this.#idle()
+      while (!this.#closed && (this.#followers?.size ?? 0) > 0) await this.read()
+    } catch {
+      // The read handed its failure to the followers.
+    }
+  }
+
   /** @internal A follower needs events and nobody else drives the run: one shared read. */
   pull(): Promise<unknown> {
-    if (!this.#leaderGone) return new Promise<void>((resolve) => this.#waiters.add(resolve))
-    this.#pulling ??= this.read().then(
-      () => {
-        this.#pulling = undefined
-      },
-      () => {
-        this.#pulling = undefined
-      },
-    )
+    if (!this.#leaderGone || ISOLATED_REQUESTS) {
+      return new Promise<void>((resolve) => this.#waiters.add(resolve))
+    }
+    this.#pulling ??= this.#idle()
+      .then(() => this.read())
+      .then(
+        () => {
+          this.#pulling = undefined
+        },
+        () => {
+          this.#pulling = undefined
+        },
+      )
     return this.#pulling
   }
 
@@ -372,12 +412,14 @@ class RunFollower implements AnswerSource {
   readonly #run: AnswerRun
   readonly #queue: EventQueue
   readonly #clock: Clock
+  readonly #idleTimeoutMs: number
   /** Batches (or the failure) handed to this reader so far (what a polling wait looks for). */
   #handed = 0
 
-  constructor(run: AnswerRun, snapshot: AnswerEvent[], clock: Clock = systemClock) {
+  constructor(run: AnswerRun, snapshot: AnswerEvent[], options: AnswerRunOptions) {
     this.#run = run
-    this.#clock = clock
+    this.#clock = options.clock ?? systemClock
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? 0
     this.#queue = new EventQueue(() => run.unfollow(this), snapshot)
   }
 
@@ -424,12 +466,28 @@ class RunFollower implements AnswerSource {
     const woken = this.#run.pull()
     if (!ISOLATED_REQUESTS) return woken
     const handed = this.#handed
+    const since = this.#clock.now()
     return new Promise<void>((resolve) => {
       const look = () => {
-        if (this.#handed !== handed || this.#run.closed || this.closed) resolve()
-        else this.#clock.setTimeout(look, FOLLOW_POLL_MS)
+        if (this.#handed !== handed || this.#run.closed || this.closed) {
+          resolve()
+        } else if (this.#idleTimeoutMs > 0 && this.#clock.now() - since >= this.#idleTimeoutMs) {
+          // The request driving the answer can be gone without a word (workerd cancelled it when
+          // its client left, and no `waitUntil` held it): never wait for good.
+          this.#queue.end(followerIdle(this.#idleTimeoutMs))
+          resolve()
+        } else {
+          this.#clock.setTimeout(look, FOLLOW_POLL_MS)
+        }
       }
       this.#clock.setTimeout(look, FOLLOW_POLL_MS)
     })
   }
+}
+
+function followerIdle(ms: number): APIError {
+  return new APIError(
+    `Nothing arrived for ${ms} ms (idleTimeoutMs) on an answer shared with an identical request. On Cloudflare Workers, pass \`waitUntil\` (from cloudflare:workers) to createCopilotEdgeHandler: without it, the answer ends when the request that opened it does.`,
+    { status: 504, type: 'timeout_error', code: 'idle_timeout' },
+  )
 }

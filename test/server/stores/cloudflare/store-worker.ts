@@ -33,6 +33,8 @@ interface Env {
   CACHE_KIND?: string
   /** '1': the handler's cache store gets no `waitUntil` (to show what that costs). */
   NO_WAIT_UNTIL?: string
+  /** The handler's `idleTimeoutMs` for `/api/slow` (default: the handler's own). */
+  IDLE_TIMEOUT_MS?: string
   /** Requests per client before 429 (the bucket barely refills); unset: no rate limit. */
   RATE_LIMIT?: string
   /** The slow upstream of `/api/slow` and `/api/resumable`; unset: no such routes. */
@@ -120,6 +122,8 @@ function sharedStreamRoute(path: string, env: Env): Handler | undefined {
     slow ??= createCopilotEdgeHandler({
       ...base,
       ...(env.LOCAL_STREAMS === '1' ? {} : { streams: streams() }),
+      ...(env.NO_WAIT_UNTIL === '1' ? {} : { waitUntil }),
+      ...(env.IDLE_TIMEOUT_MS ? { idleTimeoutMs: Number(env.IDLE_TIMEOUT_MS) } : {}),
     })
     return slow
   }
