@@ -7,9 +7,10 @@ import {
   startStoreWorkers,
 } from '../server/stores/cloudflare/miniflare-workers'
 
-// Identical concurrent streams coalesced in the isolate (no stream store) on workerd, through
-// Miniflare: on workerd every request is its own context, so each follower is woken from the
-// leader's request (cross-request promise resolution) and resumes a turn later than on Node.
+// Answers shared between requests in one isolate (no stream store) on workerd, through Miniflare:
+// identical concurrent streams coalesced, and a cut stream resumed. On workerd every request is its
+// own context: a follower or resumed reader looks for news from its own timer, and the upstream call
+// belongs to the request that opened it (kept past its client by `waitUntil`).
 
 const TOKENS = 2_000
 const STREAMS = 20
@@ -128,6 +129,51 @@ describe('identical concurrent streams coalesced in one Worker on workerd', () =
       expect(last).toContain('waitUntil')
       expect(TEXT.startsWith(contentOf(text))).toBe(true)
     }
+    expect(paced.requests).toHaveLength(1)
+    expect(paced.requests[0]?.aborted).toBe(true)
+  })
+})
+
+describe('a resumable stream kept in one Worker on workerd (no stream store)', () => {
+  /** A resumable stream cut after 5 events, then resumed with Last-Event-ID in the same Worker. */
+  async function cutAndResume(worker: string) {
+    paced.reset()
+    const leaving = new AbortController()
+    const first = await fetch(`${workers.origins[worker]}/api/resumable`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        messages: [{ role: 'user', content: `Cut and resumed in one Worker (${worker})` }],
+        stream: true,
+      }),
+      signal: leaving.signal,
+    })
+    const streamId = first.headers.get('x-copilotedge-stream-id') as string
+    const { received, lastEventId } = await readThenCut(first, leaving, 5)
+    const resumed = await fetch(`${workers.origins[worker]}/api/resumable?stream=${streamId}`, {
+      headers: { 'Last-Event-ID': String(lastEventId) },
+    })
+    expect(resumed.status).toBe(200)
+    const rest = await resumed.text()
+    expect(rest.startsWith(`id: ${lastEventId + 1}\n`)).toBe(true)
+    await paced.idle()
+    return { received, rest }
+  }
+
+  it('a stream cut after 5 events resumes in the same Worker from memory: the rest, 1 upstream call', async () => {
+    const { received, rest } = await cutAndResume('paced')
+    expect(contentOf(received) + contentOf(rest)).toBe(TEXT)
+    expect(rest.endsWith('data: [DONE]\n\n')).toBe(true)
+    expect(paced.requests).toHaveLength(1)
+  })
+
+  it('without waitUntil, a resumed stream ends with a clear error after idleTimeoutMs, never hangs', async () => {
+    const { received, rest } = await cutAndResume('no-wait-until')
+    const last = rest.trimEnd().split('\n\n').at(-1) ?? ''
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({
+      error: { type: 'timeout_error', code: 'idle_timeout' },
+    })
+    expect(TEXT.startsWith(contentOf(received) + contentOf(rest))).toBe(true)
     expect(paced.requests).toHaveLength(1)
     expect(paced.requests[0]?.aborted).toBe(true)
   })

@@ -78,7 +78,7 @@ export class AnswerEngine {
         )
       : undefined
     this.resume = config.resume
-      ? new ResumeRegistry(config.resume, config.clock, config.streams)
+      ? new ResumeRegistry(config.resume, config.clock, config.streams, config.idleTimeoutMs)
       : undefined
     const cache = config.cache
     if (cache) {
@@ -269,6 +269,7 @@ export class AnswerEngine {
           undefined,
           {
             clock: this.config.clock,
+            idleTimeoutMs: this.config.idleTimeoutMs,
             // The last reader here leaving stops only this instance's tail, never the leader.
             graceMs: 0,
             maxBytes,

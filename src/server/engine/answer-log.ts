@@ -3,6 +3,7 @@ import type { APIError, ValidationError } from '../errors'
 import type { Decoded, ProtocolName } from '../protocols/protocol'
 import type { AnswerEvent } from './answer-event'
 import type { AnswerSource } from './answer-run'
+import { ISOLATED_REQUESTS, pollOwnTimer, sharedAnswerIdle } from './isolated-requests'
 import type { StreamPublisher } from './stream-store'
 import { logFull, streamStopped } from './stream-store'
 
@@ -35,6 +36,8 @@ export interface AnswerLogOptions {
   mirror?: StreamPublisher | undefined
   /** Asked when the grace period ends: true keeps the answer running (readers elsewhere). */
   keepAlive?: (() => Promise<boolean>) | undefined
+  /** The config's `idleTimeoutMs`: on workerd, the longest a reader waits for news (0: none). */
+  idleTimeoutMs?: number
 }
 
 /** Rough bytes of an event as kept (strings are UTF-16). */
@@ -151,9 +154,20 @@ export class AnswerLog {
     }, graceMs)
   }
 
-  /** @internal Resolves when the log grows or ends. */
-  changed(): Promise<void> {
-    return new Promise((resolve) => this.#waiting.add(resolve))
+  /**
+   * @internal Resolves when the log grows past `seen` events or ends; on workerd, looked for from
+   * the reader's own timer, and rejects after `idleTimeoutMs` without news.
+   */
+  changed(seen: number): Promise<void> {
+    if (!ISOLATED_REQUESTS) return new Promise((resolve) => this.#waiting.add(resolve))
+    const { clock, idleTimeoutMs = 0 } = this.#options
+    return pollOwnTimer(
+      clock,
+      () => this.events.length !== seen || this.#state !== 'live',
+      idleTimeoutMs,
+    ).then((news) => {
+      if (news === 'idle') throw sharedAnswerIdle(idleTimeoutMs)
+    })
   }
 
   async #pump(): Promise<void> {
@@ -238,7 +252,12 @@ class LogReader implements AnswerSource {
         if (log.error) throw log.error
         return undefined
       }
-      await log.changed()
+      try {
+        await log.changed(log.events.length)
+      } catch (error) {
+        this.#close()
+        throw error
+      }
     }
   }
 

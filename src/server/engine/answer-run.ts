@@ -1,26 +1,16 @@
 import type { CachedAnswer } from '../cache/response-cache'
 import { type Clock, systemClock } from '../clock'
-import { APIError, type ValidationError } from '../errors'
+import type { APIError, ValidationError } from '../errors'
 import type { UpstreamEvent } from '../providers/provider'
 import { AnswerBuilder } from './answer-builder'
 import type { AnswerEvent } from './answer-event'
 import { answerEvents } from './answer-event'
 import { EventQueue } from './event-queue'
+import { ISOLATED_REQUESTS, pollOwnTimer, sharedAnswerIdle } from './isolated-requests'
 import type { UpstreamSession } from './upstream-session'
 import { ClientAbort } from './upstream-session'
 
 type BatchResult = IteratorResult<UpstreamEvent[], unknown>
-
-/**
- * On workerd each request is its own I/O context: a follower woken by a promise the driving
- * reader (another request) resolves resumes through workerd's cross-request promise delivery,
- * which loses continuations and stalls the follower's response stream under load (20 identical
- * streams on Miniflare hung for good, followers at ~800 of 2,000 tokens). There a waiting follower
- * looks at its queue from its own request's timer, every FOLLOW_POLL_MS, instead.
- */
-const ISOLATED_REQUESTS =
-  typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers'
-const FOLLOW_POLL_MS = 10
 
 /** How an answer ended, for whoever counts (metrics, logs). */
 export type AnswerOutcome = 'complete' | 'error' | 'cancelled'
@@ -40,7 +30,7 @@ export interface AnswerRunOptions {
   toError: (error: unknown) => APIError | ValidationError
   /** Runs once when the answer is over, however it ended. */
   onClose?: (outcome: AnswerOutcome, error?: unknown) => void
-  /** The followers' poll timer on workerd (FOLLOW_POLL_MS); the system clock by default. */
+  /** The followers' poll timer on workerd (see isolated-requests); the system clock by default. */
   clock?: Clock
   /** The config's `waitUntil`: on workerd, keeps an answer others read going past its opener. */
   waitUntil?: ((promise: Promise<unknown>) => void) | undefined
@@ -466,28 +456,12 @@ class RunFollower implements AnswerSource {
     const woken = this.#run.pull()
     if (!ISOLATED_REQUESTS) return woken
     const handed = this.#handed
-    const since = this.#clock.now()
-    return new Promise<void>((resolve) => {
-      const look = () => {
-        if (this.#handed !== handed || this.#run.closed || this.closed) {
-          resolve()
-        } else if (this.#idleTimeoutMs > 0 && this.#clock.now() - since >= this.#idleTimeoutMs) {
-          // The request driving the answer can be gone without a word (workerd cancelled it when
-          // its client left, and no `waitUntil` held it): never wait for good.
-          this.#queue.end(followerIdle(this.#idleTimeoutMs))
-          resolve()
-        } else {
-          this.#clock.setTimeout(look, FOLLOW_POLL_MS)
-        }
-      }
-      this.#clock.setTimeout(look, FOLLOW_POLL_MS)
+    return pollOwnTimer(
+      this.#clock,
+      () => this.#handed !== handed || this.#run.closed || this.closed,
+      this.#idleTimeoutMs,
+    ).then((news) => {
+      if (news === 'idle') this.#queue.end(sharedAnswerIdle(this.#idleTimeoutMs))
     })
   }
-}
-
-function followerIdle(ms: number): APIError {
-  return new APIError(
-    `Nothing arrived for ${ms} ms (idleTimeoutMs) on an answer shared with an identical request. On Cloudflare Workers, pass \`waitUntil\` (from cloudflare:workers) to createCopilotEdgeHandler: without it, the answer ends when the request that opened it does.`,
-    { status: 504, type: 'timeout_error', code: 'idle_timeout' },
-  )
 }

@@ -52,6 +52,8 @@ function withoutPrompt(encoding: AnswerEncoding): AnswerEncoding {
 export class ResumeRegistry {
   readonly #config: ResolvedResumeConfig
   readonly #clock: Clock
+  /** The config's `idleTimeoutMs`, for readers on workerd (see isolated-requests). */
+  readonly #idleTimeoutMs: number
   readonly #logs: LRUCache<string, ResumableLog>
   readonly #expired: LRUCache<string, true>
   /** A conversation's latest stream id (useChat finds its stream again by the chat id). */
@@ -59,9 +61,15 @@ export class ResumeRegistry {
   /** Where streams are shared with other instances (config `streams`), if anywhere. */
   readonly #streams: StreamStore | undefined
 
-  constructor(config: ResolvedResumeConfig, clock: Clock, streams?: StreamStore) {
+  constructor(
+    config: ResolvedResumeConfig,
+    clock: Clock,
+    streams?: StreamStore,
+    idleTimeoutMs = 0,
+  ) {
     this.#config = config
     this.#clock = clock
+    this.#idleTimeoutMs = idleTimeoutMs
     this.#streams = streams
     this.#expired = new LRUCache({ max: config.maxStreams })
     this.#byConversation = new LRUCache({ max: config.maxStreams })
@@ -101,6 +109,7 @@ export class ResumeRegistry {
     )
     const log = new AnswerLog(opening, model, encoding, {
       clock: this.#clock,
+      idleTimeoutMs: this.#idleTimeoutMs,
       graceMs: this.#config.graceMs,
       maxBytes,
       mirror,
@@ -151,7 +160,12 @@ export class ResumeRegistry {
       shared.opened.then(() => shared),
       shared.head?.model ?? shared.model,
       encoding,
-      { clock: this.#clock, graceMs: 0, maxBytes: this.#config.maxBytes },
+      {
+        clock: this.#clock,
+        idleTimeoutMs: this.#idleTimeoutMs,
+        graceMs: 0,
+        maxBytes: this.#config.maxBytes,
+      },
     ) as ResumableLog
     // Its first read is a Redis round trip: wait for it (briefly), so the response starts with the
     // answer's bytes as the original would, not with a ping.

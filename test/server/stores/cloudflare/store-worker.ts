@@ -33,7 +33,7 @@ interface Env {
   CACHE_KIND?: string
   /** '1': the handler's cache store gets no `waitUntil` (to show what that costs). */
   NO_WAIT_UNTIL?: string
-  /** The handler's `idleTimeoutMs` for `/api/slow` (default: the handler's own). */
+  /** The handler's `idleTimeoutMs` for `/api/slow` and `/api/resumable` (default: its own). */
   IDLE_TIMEOUT_MS?: string
   /** Requests per client before 429 (the bucket barely refills); unset: no rate limit. */
   RATE_LIMIT?: string
@@ -43,7 +43,7 @@ interface Env {
   LEASE_MS?: string
   /** The stream store's flushMs (default its own). */
   FLUSH_MS?: string
-  /** '1': `/api/slow` coalesces in the isolate only (no stream store), to compare against. */
+  /** '1': `/api/slow` and `/api/resumable` keep their streams in the isolate only (no stream store). */
   LOCAL_STREAMS?: string
   /** Sent back as `X-Worker`: which Worker answered. */
   WORKER_NAME?: string
@@ -132,7 +132,9 @@ function sharedStreamRoute(path: string, env: Env): Handler | undefined {
       ...base,
       cache: false,
       resume: true,
-      streams: streams(),
+      ...(env.LOCAL_STREAMS === '1' ? {} : { streams: streams() }),
+      ...(env.NO_WAIT_UNTIL === '1' ? {} : { waitUntil }),
+      ...(env.IDLE_TIMEOUT_MS ? { idleTimeoutMs: Number(env.IDLE_TIMEOUT_MS) } : {}),
     })
     return resumable
   }
