@@ -23,20 +23,7 @@ export class Channel {
     this.#queue.push(null)
     this.#wake?.()
   }
-  /** A take in progress: a second one at once fails, as on workerd (one pending read per stream). */
-  #taking = false
-
   async take(signal: AbortSignal): Promise<UpstreamEvent | Error | null> {
-    if (this.#taking) throw new Error('Channel: a second read while one is pending')
-    this.#taking = true
-    try {
-      return await this.#take(signal)
-    } finally {
-      this.#taking = false
-    }
-  }
-
-  async #take(signal: AbortSignal): Promise<UpstreamEvent | Error | null> {
     while (this.#queue.length === 0) {
       if (signal.aborted) throw signal.reason
       let onAbort = () => {}
