@@ -156,7 +156,7 @@ export class AnswerRun implements AnswerSource {
   #reading: Promise<unknown> | undefined
 
   /** Settles once no read is in flight. */
-  #idle(): Promise<unknown> {
+  #afterReadInFlight(): Promise<unknown> {
     return this.#reading ? this.#reading.catch(() => {}) : Promise.resolve()
   }
 
@@ -244,7 +244,7 @@ export class AnswerRun implements AnswerSource {
    */
   async #readForFollowers(): Promise<void> {
     try {
-      await this.#idle()
+      await this.#afterReadInFlight()
       while (!this.#closed && (this.#followers?.size ?? 0) > 0) await this.read()
     } catch {
       // The read handed its failure to the followers.
@@ -256,7 +256,7 @@ export class AnswerRun implements AnswerSource {
     if (!this.#leaderGone || ISOLATED_REQUESTS) {
       return new Promise<void>((resolve) => this.#waiters.add(resolve))
     }
-    this.#pulling ??= this.#idle()
+    this.#pulling ??= this.#afterReadInFlight()
       .then(() => this.read())
       .then(
         () => {
