@@ -25,3 +25,38 @@ export function nativeFrameText(data: string): string | undefined {
   if (!NATIVE_FRAME.test(data)) return undefined
   return data.slice(TEXT_START, data.indexOf('"', TEXT_START))
 }
+
+/**
+ * One whole SSE event holding such a frame, at `lastIndex` (sticky): `data:`, an optional space,
+ * the frame, a blank line. Nothing else: another field, a CR or a second data line fails it.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as NATIVE_FRAME
+const NATIVE_EVENT = /data: ?\{"response":"[^"\\\x00-\x1f]*"(?:,"p":"[^"\\\x00-\x1f]*")?\}\n\n/y
+
+/**
+ * Reads the native frames at the start of `text`, an SSE stream's text from an event boundary
+ * on, and queues their text (an empty one is skipped, as onMessage does): each match is an event
+ * eventsource-parser would hand over as `{ data: <the frame> }`, whose text nativeFrameText reads.
+ * Returns where the first other thing begins (a partial frame, a comment, [DONE], any other
+ * frame): the caller feeds the parser from there.
+ *
+ * Hot path: one per network read. eventsource-parser is the SSE parser (it owns every case of the
+ * spec); this only skips it for Workers AI's commonest event. Per event the parser slices the
+ * line, builds a message object and calls back; one anchored expression over the read's text cost
+ * less (pinned equal to the parser's result by a fast-check property, split anywhere).
+ */
+export function readNativeEvents(
+  text: string,
+  queue: { push(event: { type: 'text'; text: string }): unknown },
+): number {
+  let at = 0
+  NATIVE_EVENT.lastIndex = 0
+  while (NATIVE_EVENT.test(text)) {
+    // `data:` (5), its optional space, `{"response":"` (TEXT_START).
+    const start = at + (text.charCodeAt(at + 5) === 32 ? 6 : 5) + TEXT_START
+    const end = text.indexOf('"', start)
+    if (end > start) queue.push({ type: 'text', text: text.slice(start, end) })
+    at = NATIVE_EVENT.lastIndex
+  }
+  return at
+}

@@ -5,7 +5,7 @@ import type { UpstreamBatchIterator, UpstreamEvent } from '../provider'
 import { UpstreamError } from '../provider'
 import { ContentTemplate } from './content-template'
 import { errorInfoFromJSON, redact } from './error-body'
-import { nativeFrameText } from './native-frame'
+import { nativeFrameText, readNativeEvents } from './native-frame'
 import { createToolCallId } from './tool-call-id'
 import { messageOf } from './upstream-http'
 import { Utf8Chunks } from './utf8-chunks'
@@ -102,6 +102,11 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
   private released = false
   /** Set while flushing the end of the body: a cut-off last frame is truncation, not malformed. */
   private atEnd = false
+  /**
+   * The parser holds nothing (what it was fed ended with a blank line): the next text starts at
+   * an event boundary, where readNativeEvents may take the events before the parser does.
+   */
+  private atBoundary = true
 
   private sawDone = false
   private sawTerminal = false
@@ -262,7 +267,13 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
   }
 
   private feed(text: string): void {
-    if (text !== '' && this.failure === undefined && !this.sawDone) this.parser.feed(text)
+    if (text === '' || this.failure !== undefined || this.sawDone) return
+    const from = this.atBoundary ? readNativeEvents(text, this.queue) : 0
+    if (from === text.length) return
+    const rest = from === 0 ? text : text.slice(from)
+    this.parser.feed(rest)
+    // Ends with a blank line: the parser dispatched its last event and buffers nothing.
+    this.atBoundary = rest.endsWith('\n\n')
   }
 
   /** No more frames will come: queue usage and finish, or fail as truncated. */

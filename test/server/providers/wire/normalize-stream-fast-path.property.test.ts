@@ -32,15 +32,39 @@ async function viaBatches(
  * A native body whose token frames are written as Workers AI writes them (the fast path takes
  * those without escapes) or with a space after `{` (always JSON.parse): the events must agree.
  */
-function nativeBody(tokens: string[], paddings: string[], slow: boolean, ending: string): string {
+function nativeBody(
+  tokens: string[],
+  paddings: string[],
+  slow: boolean,
+  ending: string,
+  framings: number[] = [],
+): string {
   let body = ''
   tokens.forEach((response, i) => {
     const p = paddings[i % Math.max(1, paddings.length)]
     const json = JSON.stringify(p === undefined ? { response } : { response, p })
-    body += `data: ${slow ? `{ ${json.slice(1)}` : json}\n\n`
+    body += FRAMINGS[(framings[i] ?? 0) % FRAMINGS.length]!(slow ? `{ ${json.slice(1)}` : json)
   })
   return body + ending
 }
+
+/**
+ * The ways an SSE event may carry a frame: as Workers AI writes it (the event-level fast path
+ * takes it), and others the parser must read (no space, CRLF, a comment or an id before it, an
+ * extra blank line), so a stream moves between the fast path and the parser.
+ */
+const FRAMINGS: Array<(json: string) => string> = [
+  (json) => `data: ${json}\n\n`,
+  (json) => `data:${json}\n\n`,
+  (json) => `data: ${json}\r\n\r\n`,
+  (json) => `: ping\n\ndata: ${json}\n\n`,
+  (json) => `id: 7\ndata: ${json}\n\n`,
+  (json) => `data: ${json}\n\n\n`,
+  (json) => `event: message\ndata: ${json}\n\n`,
+  // One event of two data lines: their join is not JSON (malformed), even when a read ends
+  // between the two lines and the second alone looks like a whole native event.
+  (json) => `data: ${json}\ndata: ${json}\n\n`,
+]
 
 const token = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 8 }),
@@ -57,16 +81,17 @@ const ending = fc.constantFrom(
 )
 
 describe('normalizeStream fast path and nextBatch()', () => {
-  it('gives the same events and failure as JSON.parse for any native body, split anywhere', async () => {
+  it('gives the same events and failure as JSON.parse for any native body, framed any way and split anywhere', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(token, { maxLength: 20 }),
         fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }),
         ending,
         fc.array(fc.nat(), { maxLength: 20 }),
-        async (tokens, paddings, end, rawOffsets) => {
-          const fast = encoder.encode(nativeBody(tokens, paddings, false, end))
-          const slow = encoder.encode(nativeBody(tokens, paddings, true, end))
+        fc.array(fc.oneof(fc.constant(0), fc.nat(FRAMINGS.length - 1)), { maxLength: 20 }),
+        async (tokens, paddings, end, rawOffsets, framings) => {
+          const fast = encoder.encode(nativeBody(tokens, paddings, false, end, framings))
+          const slow = encoder.encode(nativeBody(tokens, paddings, true, end, framings))
           const cut = (bytes: Uint8Array) =>
             splitBytes(
               bytes,
@@ -92,18 +117,23 @@ describe('normalizeStream fast path and nextBatch()', () => {
     )
   })
 
-  it('gives the same events read one byte at a time', async () => {
+  it('gives the same events read one byte at a time, framed any way', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(token, { maxLength: 8 }), ending, async (tokens, end) => {
-        const fast = encoder.encode(nativeBody(tokens, ['xy'], false, end))
-        const slow = encoder.encode(nativeBody(tokens, ['xy'], true, end))
-        const bytewise = [...fast].map((byte) => Uint8Array.of(byte))
-        const expected = await collectUntilError(normalizeStream(recordedBody([slow]).stream))
-        const actual = await collectUntilError(normalizeStream(recordedBody(bytewise).stream))
-        expect(actual.events).toEqual(expected.events)
-        const batched = await viaBatches(recordedBody(bytewise).stream)
-        expect(batched.events).toEqual(expected.events)
-      }),
+      fc.asyncProperty(
+        fc.array(token, { maxLength: 8 }),
+        ending,
+        fc.array(fc.nat(FRAMINGS.length - 1), { maxLength: 8 }),
+        async (tokens, end, framings) => {
+          const fast = encoder.encode(nativeBody(tokens, ['xy'], false, end, framings))
+          const slow = encoder.encode(nativeBody(tokens, ['xy'], true, end, framings))
+          const bytewise = [...fast].map((byte) => Uint8Array.of(byte))
+          const expected = await collectUntilError(normalizeStream(recordedBody([slow]).stream))
+          const actual = await collectUntilError(normalizeStream(recordedBody(bytewise).stream))
+          expect(actual.events).toEqual(expected.events)
+          const batched = await viaBatches(recordedBody(bytewise).stream)
+          expect(batched.events).toEqual(expected.events)
+        },
+      ),
       { numRuns: 100 },
     )
   })
@@ -118,6 +148,18 @@ describe('normalizeStream fast path and nextBatch()', () => {
       // One read: its events, then usage and finish when the body ends, at most two batches.
       expect(batched.batches).toBeLessThanOrEqual(2)
     }
+  })
+
+  it('reads a read that starts mid-event with the parser, even when it looks like a whole frame', async () => {
+    // One event of two data lines, cut between them: the second read alone is a native event,
+    // but it continues the first line's event, whose data ('{…}\n{…}') is not JSON.
+    const lines = ['data: {"response":"a"}\n', 'data: {"response":"b"}\n\n', 'data: [DONE]\n\n']
+    const whole = await collectUntilError(normalizeStream(recordedBody([lines.join('')]).stream))
+    const cut = await collectUntilError(normalizeStream(recordedBody(lines).stream))
+    expect(whole.events).toEqual([])
+    expect((whole.error as { kind?: string }).kind).toBe('malformed')
+    expect(cut.events).toEqual([])
+    expect((cut.error as { kind?: string }).kind).toBe('malformed')
   })
 
   it('lets next() and nextBatch() be mixed without losing or repeating an event', async () => {
