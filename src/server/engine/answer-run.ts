@@ -96,9 +96,11 @@ export class AnswerRun implements AnswerSource {
   static live(session: UpstreamSession, options: AnswerRunOptions): AnswerRun {
     const run = new AnswerRun(session.model, session, options)
     // One listener per answer: a provider that ignores its signal cannot hold a read forever.
-    session.signal.addEventListener('abort', () => run.#rejectRead?.(session.signal.reason), {
-      once: true,
-    })
+    if (!session.readsEndOnAbort) {
+      session.signal.addEventListener('abort', () => run.#rejectRead?.(session.signal.reason), {
+        once: true,
+      })
+    }
     // On workerd the upstream call lives in the opening request's context, which workerd cancels
     // when that request's client leaves, unless `waitUntil` holds it: held from the start (later,
     // from the client's cancel, was too late), until the answer is over.
@@ -283,6 +285,7 @@ export class AnswerRun implements AnswerSource {
 
   #readBatch(session: UpstreamSession): Promise<BatchResult> {
     if (session.signal.aborted) return Promise.reject(session.signal.reason)
+    if (session.readsEndOnAbort) return session.readBatch()
     return new Promise<BatchResult>((resolve, reject) => {
       this.#rejectRead = reject
       session.readBatch().then(resolve, reject)

@@ -3,7 +3,7 @@ import type { Clock } from '../clock'
 import { APIError } from '../errors'
 import type { Logger } from '../logger'
 import type { GenerationParams, Provider, UpstreamEvent } from '../providers/provider'
-import { hasBatches, UpstreamError } from '../providers/provider'
+import { hasBatches, READS_END_ON_ABORT, UpstreamError } from '../providers/provider'
 import { isModelNotFound, toAPIError } from './map-upstream-error'
 import type { RetryPolicy } from './retry'
 import { isRetryable, withRetry } from './retry'
@@ -42,6 +42,8 @@ export class ClientAbort extends Error {
  */
 export class UpstreamSession {
   readonly model: string
+  /** A pending read ends by itself when the session aborts (see READS_END_ON_ABORT). */
+  readonly readsEndOnAbort: boolean
   readonly #iterator: AsyncIterator<UpstreamEvent>
   readonly #controller: AbortController
   readonly #unlink: () => void
@@ -63,6 +65,8 @@ export class UpstreamSession {
     idleTimeoutMs: number,
   ) {
     this.model = model
+    this.readsEndOnAbort =
+      (iterator as { [READS_END_ON_ABORT]?: AbortSignal })[READS_END_ON_ABORT] === controller.signal
     this.#iterator = iterator
     this.#first = first
     this.#controller = controller

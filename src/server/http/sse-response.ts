@@ -50,10 +50,12 @@ class SoonPoller {
   }
 
   /**
-   * `{ value }` when `read` settles soon (throws its error); undefined while it is pending, at
-   * once when polling has not been paying.
+   * Undefined at once when polling has not been paying (no promise, no await: the commonest case
+   * of a paced stream); else whether `read` settled soon: `{ value }` (throws its error), or
+   * undefined while it is pending. Either way `read` has a handler: a failure while its chunk
+   * waits for the next pull is not an unhandled rejection.
    */
-  async poll(read: Promise<Batch>): Promise<{ value: Batch } | undefined> {
+  poll(read: Promise<Batch>): Promise<{ value: Batch } | undefined> | undefined {
     this.#settled = false
     this.#failed = false
     read.then(this.#onValue, this.#onError)
@@ -61,6 +63,10 @@ class SoonPoller {
       this.#skip--
       return undefined
     }
+    return this.#wait()
+  }
+
+  async #wait(): Promise<{ value: Batch } | undefined> {
     for (let i = 0; i < SOON_TICKS && !this.#settled; i++) await undefined
     if (!this.#settled) {
       this.#skip = SKIP_AFTER_MISS
@@ -175,7 +181,8 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
                 // 200k-token stream is not 200k enqueues and client reads. Only reads that
                 // settle within a few microtasks join: nothing waits on the network while
                 // holding bytes back (no added latency).
-                const soon = await poller.poll(read)
+                const polled = poller.poll(read)
+                const soon = polled && (await polled)
                 if (closed) return
                 if (!soon) {
                   pending = read

@@ -65,6 +65,14 @@ export interface UpstreamBatchIterator extends AsyncIterator<UpstreamEvent> {
   nextBatch(): Promise<IteratorResult<UpstreamEvent[], undefined>>
 }
 
+/**
+ * Internal (not exported from the package): set on an iterator whose pending read ends, rejecting
+ * with the signal's reason, once that signal aborts, as copilotedge's own stream normaliser does.
+ * The engine then needs no abort race of its own around each read (hot path: one per network
+ * read); any other iterator gets one, so a provider that ignores its signal cannot hold a read.
+ */
+export const READS_END_ON_ABORT: unique symbol = Symbol('copilotedge.readsEndOnAbort')
+
 /** Whether `iterator` offers `nextBatch()` (see `UpstreamBatchIterator`). */
 export function hasBatches(
   iterator: AsyncIterator<UpstreamEvent>,

@@ -2,7 +2,7 @@ import type { EventSourceMessage, EventSourceParser, ParseError } from 'eventsou
 import { createParser } from 'eventsource-parser'
 import type { FinishReason, ToolCallDelta } from '../../../shared/chat-types'
 import type { UpstreamBatchIterator, UpstreamEvent } from '../provider'
-import { UpstreamError } from '../provider'
+import { READS_END_ON_ABORT, UpstreamError } from '../provider'
 import { ContentTemplate } from './content-template'
 import { errorInfoFromJSON, redact } from './error-body'
 import { nativeFrameText, readNativeEvents } from './native-frame'
@@ -90,6 +90,8 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
   private readonly decoder = new Utf8Chunks()
   private readonly parser: EventSourceParser
   private readonly signal: AbortSignal | undefined
+  /** Its abort cancels the body, which ends a pending read with the abort (onChunk). */
+  readonly [READS_END_ON_ABORT]: AbortSignal | undefined
   private readonly label: string
   private readonly secret: string | undefined
 
@@ -122,6 +124,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
   constructor(body: ReadableStream<Uint8Array>, options: NormalizeStreamOptions) {
     this.reader = body.getReader()
     this.signal = options.signal
+    this[READS_END_ON_ABORT] = options.signal
     this.label = options.label ?? 'upstream'
     this.secret = options.secret
     // Callbacks are bound once here, not per frame.
