@@ -10,8 +10,11 @@ const streamHello = { ...hello, stream: true }
 interface BatchScript {
   /** Handed over one per nextBatch() (or event by event through next()). */
   batches: UpstreamEvent[][]
-  /** After the batches: never settle until aborted (an upstream that stalls mid-stream). */
-  stall?: boolean
+  /**
+   * After the batches: never settle until aborted (an upstream that stalls mid-stream), or, with
+   * 'ignoring its signal', never settle at all (a provider that does not listen to its signal).
+   */
+  stall?: boolean | 'ignoring its signal'
 }
 
 /** A provider whose iterator offers nextBatch(), recording how many batches were asked for. */
@@ -24,6 +27,7 @@ function batchProvider(script: BatchScript) {
       let current: UpstreamEvent[] = []
       const ended = async (): Promise<IteratorResult<never, undefined>> => {
         if (!script.stall) return { done: true, value: undefined }
+        if (script.stall === 'ignoring its signal') return new Promise(() => {})
         return new Promise((_, reject) => {
           const fail = () => {
             state.aborted = true
@@ -129,6 +133,27 @@ describe('a provider that hands over batches (nextBatch)', () => {
     expect(text).toContain('"content":"t3 "')
     expect(text).toMatch(/"code":"idle_timeout"}}\n\n$/)
     expect(state.aborted).toBe(true)
+  })
+
+  it('still times out (idleTimeoutMs) when a provider that ignores its signal stalls', async () => {
+    const { provider, state } = batchProvider({
+      batches: [texts(0, 1), texts(1, 3)],
+      stall: 'ignoring its signal',
+    })
+    const handler = createCopilotEdgeHandler({
+      provider,
+      clock: fakeClock(),
+      idleTimeoutMs: 3000,
+      heartbeatMs: 0,
+    })
+    const body = bodyReader(await handler(post(streamHello)))
+    const rest = body.rest()
+    await vi.advanceTimersByTimeAsync(3000)
+    // The engine's own race ends the read: the stream ends with the error, the iterator is closed.
+    const text = await rest
+    expect(text).toContain('"content":"t3 "')
+    expect(text).toMatch(/"code":"idle_timeout"}}\n\n$/)
+    expect(state.returned).toBe(true)
   })
 
   it('aborts the upstream when the client cancels mid-stream', async () => {
