@@ -157,15 +157,21 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
   nextBatch(): Promise<IteratorResult<UpstreamEvent[], undefined>> {
     if (this.head < this.queue.length) return Promise.resolve(this.takeBatch())
     // Hot path (one call per network read, i.e. per token of a paced stream): from the body's read
-    // to the batch in one `then`, no async frames in between.
-    if (this.failure === undefined && this.state === 'open') return this.pull().then(this.afterPull)
+    // to the batch in one `then`, no async frames nor a second `then` in between.
+    if (this.failure === undefined && this.state === 'open' && !this.signal?.aborted) {
+      return this.reader.read().then(this.onChunkToBatch, this.onReadError)
+    }
     return this.refill().then((over) => (over ? DONE_RESULT : this.nextBatch()))
   }
 
-  private readonly afterPull = ():
+  private readonly onChunkToBatch = (
+    chunk: ReadableStreamReadResult<Uint8Array>,
+  ):
     | IteratorResult<UpstreamEvent[], undefined>
-    | Promise<IteratorResult<UpstreamEvent[], undefined>> =>
-    this.head < this.queue.length ? this.takeBatch() : this.nextBatch()
+    | Promise<IteratorResult<UpstreamEvent[], undefined>> => {
+    this.onChunk(chunk)
+    return this.head < this.queue.length ? this.takeBatch() : this.nextBatch()
+  }
 
   /** Every queued event, handed over. */
   private takeBatch(): IteratorResult<UpstreamEvent[], undefined> {
