@@ -168,42 +168,68 @@ export class AnswerRun implements AnswerSource {
     return events
   }
 
-  async #read(): Promise<AnswerEvent[] | undefined> {
+  /**
+   * Hot path (one call per chunk sent): no async function and one `then` per upstream read. The
+   * loop of "read a batch, fold it in, read again if it gave no event" is #read → #onBatch →
+   * #settle → #afterAccept → #read; every failure goes through #onFailure.
+   */
+  #read(): Promise<AnswerEvent[] | undefined> {
     const replay = this.#replay
     if (replay) {
       this.#replay = undefined
       this.#close('complete')
-      return this.#hand(replay)
+      return Promise.resolve(this.#hand(replay))
     }
     const session = this.#session
-    if (!session || this.#closed) return this.#hand(undefined)
-    try {
-      for (;;) {
-        const first = session.take()
-        let batch: UpstreamEvent[]
-        if (first) {
-          batch = [first]
-        } else {
-          session.waiting()
-          const result = await this.#readBatch(session)
-          session.arrived()
-          if (this.#closed) return this.#hand(undefined)
-          if (result.done) {
-            session.settle()
-            // Providers end with a finish event; ending without one is a truncation.
-            throw new Error('The upstream stream ended without a finish_reason.')
-          }
-          batch = result.value
-        }
-        const events = this.#accept(batch)
-        const out = events instanceof Promise ? await events : events
-        if (out.length > 0) return this.#hand(out)
+    if (!session || this.#closed) return Promise.resolve(this.#hand(undefined))
+    const first = session.take()
+    if (first) {
+      try {
+        return Promise.resolve(this.#settle([first]))
+      } catch (error) {
+        return Promise.reject(error)
       }
-    } catch (error) {
-      const visible = this.#fail(error)
-      if (this.#followers !== undefined) for (const f of this.#followers) f.fail(visible)
-      throw visible
     }
+    session.waiting()
+    return this.#readBatch(session).then(this.#onBatch, this.#onFailure)
+  }
+
+  readonly #onBatch = (
+    result: BatchResult,
+  ): AnswerEvent[] | undefined | Promise<AnswerEvent[] | undefined> => {
+    const session = this.#session as UpstreamSession
+    session.arrived()
+    if (this.#closed) return this.#hand(undefined)
+    if (result.done) {
+      session.settle()
+      // Providers end with a finish event; ending without one is a truncation.
+      return this.#onFailure(new Error('The upstream stream ended without a finish_reason.'))
+    }
+    return this.#settle(result.value)
+  }
+
+  /** A batch folded into the answer: its events, or (none came of it) the next read's. */
+  #settle(batch: UpstreamEvent[]): AnswerEvent[] | undefined | Promise<AnswerEvent[] | undefined> {
+    let events: AnswerEvent[] | Promise<AnswerEvent[]>
+    try {
+      events = this.#accept(batch)
+    } catch (error) {
+      return this.#onFailure(error)
+    }
+    if (events instanceof Promise) return events.then(this.#afterAccept, this.#onFailure)
+    return this.#afterAccept(events)
+  }
+
+  readonly #afterAccept = (
+    out: AnswerEvent[],
+  ): AnswerEvent[] | undefined | Promise<AnswerEvent[] | undefined> =>
+    out.length > 0 ? this.#hand(out) : this.#read()
+
+  /** Maps a failure to the visible error (aborting the upstream), hands it to the followers, throws it. */
+  readonly #onFailure = (error: unknown): never => {
+    const visible = this.#fail(error)
+    if (this.#followers !== undefined) for (const f of this.#followers) f.fail(visible)
+    throw visible
   }
 
   /** The whole answer (a non-stream reply). Rejects as `read()` does. */
