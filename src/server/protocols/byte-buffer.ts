@@ -1,11 +1,13 @@
 const textEncoder = new TextEncoder()
 
 /**
- * Starting size: small, since a paced stream's chunk is one event of ~100 bytes and 1,000
- * concurrent streams each zero-filling 32 KiB up front cost ~32 MiB of RSS and GC pressure. It
- * doubles as needed (an unpaced batch reaches its size in a few takes) and keeps that size...
+ * Starting size: small, since a paced stream's chunk is one event of ~250 bytes and 1,000
+ * concurrent streams each zero-filling 32 KiB up front cost ~32 MiB of RSS and GC pressure; but
+ * room for a first event's worst case (`write` reserves 3 bytes per UTF-16 unit: ~700 for the
+ * Chat Completions role chunk), so a stream's start allocates one buffer, not two. It doubles as
+ * needed (an unpaced batch reaches its size in a few takes) and keeps that size...
  */
-const INITIAL_BYTES = 512
+const INITIAL_BYTES = 1024
 /** ...up to this much: a rare huge event's growth is not kept for the rest of the stream. */
 const MAX_RESTING_BYTES = 128 * 1024
 /** Byte arrays from this size on are kept aside as they are, not copied in (see writeLarge). */
