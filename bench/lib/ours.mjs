@@ -40,7 +40,7 @@ export async function loadOurs(entry) {
   }
 }
 
-export const BEFORE_LABEL = 'copilotedge 1.0 (before)'
+export const BEFORE_LABEL = 'copilotedge, the build of --before'
 
 /**
  * Imports the server entry of another build of copilotedge (a folder with its own dist/, e.g. the

@@ -16,7 +16,7 @@ const NAIVE_RATIO_GOALS = new Set([
 /** Runs per level: more where a run is short and its percentiles noisy. */
 function repeatsAt(n, quick) {
   if (quick) return 1
-  return n <= 100 ? 5 : n <= 1_000 ? 3 : 1
+  return n <= 100 ? 9 : n <= 1_000 ? 3 : 1
 }
 
 /** Several runs of one level as one: the median of each figure, errors summed over the runs. */
