@@ -2,6 +2,9 @@ import { ValidationError } from '../errors'
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 
+/** One per process: `decode()` without `stream` keeps no state between calls. */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
 /**
  * Reads and parses a JSON request body: 415 unless the content type is JSON, 413 beyond `maxBytes`
  * (checked on Content-Length first, then while reading, which stops at the cap instead of
@@ -23,7 +26,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   const bytes = await readCapped(request, maxBytes, tooLarge)
   let text: string
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    text = utf8.decode(bytes)
   } catch {
     throw new ValidationError('Request body is not valid UTF-8.', { code: 'invalid_encoding' })
   }
