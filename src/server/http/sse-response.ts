@@ -29,8 +29,8 @@ type Batch = AnswerEvent[] | undefined
  * Polling costs SOON_TICKS awaits each time it fails, which is every event of a paced stream
  * (tokens arriving one by one over the network: at 1,000 streams that was a visible share of
  * the server's CPU). So after a failed poll the next SKIP_AFTER_MISS polls answer "pending" at
- * once: a paced stream pays 2 awaits per event instead of 32, and a stream that starts to
- * burst is batched again within SKIP_AFTER_MISS events.
+ * once, without an await: a paced stream pays 32 awaits every 16 events instead of every event,
+ * and a stream that starts to burst is batched again within SKIP_AFTER_MISS events.
  */
 class SoonPoller {
   #settled = false
