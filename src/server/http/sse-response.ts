@@ -146,6 +146,112 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
     }, ms)
   }
 
+  /** Any failure of a pull: the bytes it encoded, then the protocol's error, then the end. */
+  const fail = (error: unknown): void => {
+    if (closed) return
+    end()
+    // Never leave the upstream running (a no-op when the run ended by itself).
+    run?.abort()
+    try {
+      // The run mapped (and redacted) its failure; the bytes this pull already encoded go
+      // before the protocol's error. Anything else (a client abort) ends quietly.
+      if (encoder && (error instanceof APIError || error instanceof ValidationError)) {
+        encoder.error(error)
+        send(controllerRef as ReadableStreamDefaultController<Uint8Array>, encoder.take())
+      }
+      controllerRef?.close()
+    } catch {
+      // The client is already gone.
+    }
+  }
+
+  /**
+   * One pull's work: the events already delivered (at least one) into one chunk, sent. Hot path
+   * (one call per chunk, i.e. per token of a paced stream): no async function; a promise only
+   * while it waits for the run, continued by onBatch/onPolled.
+   */
+  const fill = (): Promise<void> | undefined => {
+    try {
+      const controller = controllerRef as ReadableStreamDefaultController<Uint8Array>
+      const out = encoder as StreamEncoder
+      for (;;) {
+        if (index >= events.length) {
+          const read = pending ?? (run as AnswerSource).read()
+          pending = undefined
+          if (out.size === 0) return read.then(onBatch, fail)
+          // Hot path: events the upstream already delivered join this chunk, so a 200k-token
+          // stream is not 200k enqueues and client reads. Only reads that settle within a few
+          // microtasks join: nothing waits on the network while holding bytes back (no added
+          // latency).
+          const polled = poller.poll(read)
+          if (polled === undefined) {
+            pending = read
+            break
+          }
+          polling = read
+          return polled.then(onPolled, fail)
+        }
+        const event = events[index++] as AnswerEvent
+        out.event(event)
+        if (event.type === 'finish') {
+          send(controller, out.take())
+          controller.close()
+          end()
+          return undefined
+        }
+        // The bound on a chunk: the rest of the batch waits for the next pull.
+        if (out.size >= MAX_BATCH_BYTES) break
+      }
+      send(controller, out.take())
+    } catch (error) {
+      fail(error)
+    }
+    return undefined
+  }
+  /** The read being polled (it becomes `pending` when it does not settle soon). */
+  let polling: Promise<Batch> | undefined
+  const onBatch = (result: Batch): Promise<void> | undefined => {
+    // Closed: a cancel raced us. Undefined: the same (the run hands over `finish` before it ends).
+    if (closed || result === undefined) return undefined
+    events = result
+    index = 0
+    return fill()
+  }
+  const onPolled = (soon: { value: Batch } | undefined): Promise<void> | undefined => {
+    if (closed) return undefined
+    if (soon) return onBatch(soon.value)
+    pending = polling
+    try {
+      send(
+        controllerRef as ReadableStreamDefaultController<Uint8Array>,
+        (encoder as StreamEncoder).take(),
+      )
+    } catch (error) {
+      fail(error)
+    }
+    return undefined
+  }
+  /** The first pull: the answer (when the response started before it), its encoder, then fill. */
+  const open = async (): Promise<void> => {
+    try {
+      run = await options.run
+    } catch (error) {
+      if (closed) return
+      encoder = options.encoder(options.model)
+      fail(options.toError(error))
+      return
+    }
+    if (closed) return
+    try {
+      encoder = options.encoder(run.model)
+      encoder.start()
+    } catch (error) {
+      fail(error)
+      return
+    }
+    return fill()
+  }
+
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -154,80 +260,9 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
         if (options.run instanceof Promise) send(controller, PING)
         if (heartbeatMs > 0) arm(heartbeatMs)
       },
-      async pull(controller) {
-        if (closed) return
-        try {
-          if (!run) {
-            try {
-              run = await options.run
-            } catch (error) {
-              if (closed) return
-              encoder = options.encoder(options.model)
-              throw options.toError(error)
-            }
-            if (closed) return
-            encoder = options.encoder(run.model)
-            encoder.start()
-          }
-          const live = run
-          const out = encoder as StreamEncoder
-          for (;;) {
-            if (index >= events.length) {
-              const read = pending ?? live.read()
-              pending = undefined
-              let result: Batch
-              if (out.size > 0) {
-                // Hot path: events the upstream already delivered join this chunk, so a
-                // 200k-token stream is not 200k enqueues and client reads. Only reads that
-                // settle within a few microtasks join: nothing waits on the network while
-                // holding bytes back (no added latency).
-                const polled = poller.poll(read)
-                const soon = polled && (await polled)
-                if (closed) return
-                if (!soon) {
-                  pending = read
-                  break
-                }
-                result = soon.value
-              } else {
-                result = await read
-                if (closed) return
-              }
-              // The run hands over `finish` before it ends, so this is a cancel that raced us.
-              if (result === undefined) return
-              events = result
-              index = 0
-              continue
-            }
-            const event = events[index++] as AnswerEvent
-            out.event(event)
-            if (event.type === 'finish') {
-              send(controller, out.take())
-              controller.close()
-              end()
-              return
-            }
-            // The bound on a chunk: the rest of the batch waits for the next pull.
-            if (out.size >= MAX_BATCH_BYTES) break
-          }
-          send(controller, out.take())
-        } catch (error) {
-          if (closed) return
-          end()
-          // Never leave the upstream running (a no-op when the run ended by itself).
-          run?.abort()
-          try {
-            // The run mapped (and redacted) its failure; the bytes this pull already encoded go
-            // before the protocol's error. Anything else (a client abort) ends quietly.
-            if (encoder && (error instanceof APIError || error instanceof ValidationError)) {
-              encoder.error(error)
-              send(controller, encoder.take())
-            }
-            controller.close()
-          } catch {
-            // The client is already gone.
-          }
-        }
+      pull() {
+        if (closed) return undefined
+        return run ? fill() : open()
       },
       cancel() {
         end()
