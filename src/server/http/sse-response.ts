@@ -118,9 +118,10 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
   const poller = new SoonPoller()
   let lastSentAt = clock.now()
   let heartbeat: unknown
-  let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined
+  /** Set by `start`, which the ReadableStream constructor runs before anything else can. */
+  let controller!: ReadableStreamDefaultController<Uint8Array>
 
-  const send = (controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array) => {
+  const send = (chunk: Uint8Array) => {
     lastSentAt = clock.now()
     controller.enqueue(chunk)
   }
@@ -134,10 +135,10 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
   // the client has room (a ping never grows a queue the client is not reading).
   const arm = (ms: number) => {
     heartbeat = clock.setTimeout(() => {
-      if (closed || !controllerRef) return
+      if (closed) return
       const quiet = clock.now() - lastSentAt
       if (quiet >= heartbeatMs) {
-        if ((controllerRef.desiredSize ?? 0) > 0) send(controllerRef, PING)
+        if ((controller.desiredSize ?? 0) > 0) send(PING)
         else lastSentAt = clock.now()
         arm(heartbeatMs)
       } else {
@@ -157,9 +158,9 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
       // before the protocol's error. Anything else (a client abort) ends quietly.
       if (encoder && (error instanceof APIError || error instanceof ValidationError)) {
         encoder.error(error)
-        send(controllerRef as ReadableStreamDefaultController<Uint8Array>, encoder.take())
+        send(encoder.take())
       }
-      controllerRef?.close()
+      controller.close()
     } catch {
       // The client is already gone.
     }
@@ -172,7 +173,6 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
    */
   const fill = (): Promise<void> | undefined => {
     try {
-      const controller = controllerRef as ReadableStreamDefaultController<Uint8Array>
       const out = encoder as StreamEncoder
       for (;;) {
         if (index >= events.length) {
@@ -194,7 +194,7 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
         const event = events[index++] as AnswerEvent
         out.event(event)
         if (event.type === 'finish') {
-          send(controller, out.take())
+          send(out.take())
           controller.close()
           end()
           return undefined
@@ -202,7 +202,7 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
         // The bound on a chunk: the rest of the batch waits for the next pull.
         if (out.size >= MAX_BATCH_BYTES) break
       }
-      send(controller, out.take())
+      send(out.take())
     } catch (error) {
       fail(error)
     }
@@ -222,10 +222,7 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
     if (soon) return onBatch(soon.value)
     pending = polling
     try {
-      send(
-        controllerRef as ReadableStreamDefaultController<Uint8Array>,
-        (encoder as StreamEncoder).take(),
-      )
+      send((encoder as StreamEncoder).take())
     } catch (error) {
       fail(error)
     }
@@ -254,10 +251,10 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
 
   return new ReadableStream<Uint8Array>(
     {
-      start(controller) {
-        controllerRef = controller
+      start(c) {
+        controller = c
         // Started before the first byte: say something at once so the client sees the stream live.
-        if (options.run instanceof Promise) send(controller, PING)
+        if (options.run instanceof Promise) send(PING)
         if (heartbeatMs > 0) arm(heartbeatMs)
       },
       pull() {

@@ -3,7 +3,8 @@
  * control characters (the same rule JSON.parse reads such a string by, without escapes).
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: a raw control character ends the fast path (JSON forbids it in a string)
-const NATIVE_FRAME = /^\{"response":"[^"\\\x00-\x1f]*"(?:,"p":"[^"\\\x00-\x1f]*")?\}$/
+const FRAME = /\{"response":"[^"\\\x00-\x1f]*"(?:,"p":"[^"\\\x00-\x1f]*")?\}/.source
+const NATIVE_FRAME = new RegExp(`^${FRAME}$`)
 /** Where the text starts: after `{"response":"`. */
 const TEXT_START = 13
 
@@ -30,8 +31,7 @@ export function nativeFrameText(data: string): string | undefined {
  * One whole SSE event holding such a frame, at `lastIndex` (sticky): `data:`, an optional space,
  * the frame, a blank line. Nothing else: another field, a CR or a second data line fails it.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: as NATIVE_FRAME
-const NATIVE_EVENT = /data: ?\{"response":"[^"\\\x00-\x1f]*"(?:,"p":"[^"\\\x00-\x1f]*")?\}\n\n/y
+const NATIVE_EVENT = new RegExp(`data: ?${FRAME}\n\n`, 'y')
 
 /**
  * Reads the native frames at the start of `text`, an SSE stream's text from an event boundary
