@@ -1,5 +1,13 @@
 const textEncoder = new TextEncoder()
 
+/** Text as UTF-8 bytes, for the unchanging parts of an event that encoders compute once. */
+export function utf8(text: string): Uint8Array {
+  return textEncoder.encode(text)
+}
+
+/** The end of a `data: {…}` event whose last field is the delta. */
+export const DATA_EVENT_END = utf8('}\n\n')
+
 /**
  * Starting size: small, since a paced stream's chunk is one event of ~250 bytes and 1,000
  * concurrent streams each zero-filling 32 KiB up front cost ~32 MiB of RSS and GC pressure; but
@@ -119,6 +127,17 @@ export class ByteBuffer {
       buf[pos++] = 34 // "
     }
     this.pos = pos
+  }
+
+  /**
+   * A delta event: `head`, `text` as a JSON string, `tail`. Hot path (one per token, every
+   * protocol): the unchanging parts are bytes computed once and the text is written in place;
+   * building each event as a template string and encoding it cost ~1.2x per token.
+   */
+  protected writeDelta(head: Uint8Array, text: string, tail: Uint8Array): void {
+    this.writeBytes(head)
+    this.writeJsonString(text)
+    this.writeBytes(tail)
   }
 
   /** The chunk written so far (the caller owns it); the buffer starts over. */

@@ -1,7 +1,7 @@
 import type { Usage } from '../../../shared/chat-types'
 import type { AnswerEvent, AnswerMeta } from '../../engine/answer-event'
 import type { APIError, ValidationError } from '../../errors'
-import { ByteBuffer } from '../byte-buffer'
+import { ByteBuffer, DATA_EVENT_END, utf8 } from '../byte-buffer'
 import type { StreamEncoder } from '../protocol'
 import type { AgUiContext } from './decode-run-agent-input'
 
@@ -17,7 +17,7 @@ function reasoningEvents(id: string) {
     open:
       `data: {"type":"REASONING_START","messageId":${json}}\n\n` +
       `data: {"type":"REASONING_MESSAGE_START","messageId":${json},"role":"reasoning"}\n\n`,
-    head: `data: {"type":"REASONING_MESSAGE_CONTENT","messageId":${json},"delta":`,
+    head: utf8(`data: {"type":"REASONING_MESSAGE_CONTENT","messageId":${json},"delta":`),
     close:
       `data: {"type":"REASONING_MESSAGE_END","messageId":${json}}\n\n` +
       `data: {"type":"REASONING_END","messageId":${json}}\n\n`,
@@ -31,7 +31,7 @@ function reasoningEvents(id: string) {
  */
 const THINKING = {
   open: 'data: {"type":"THINKING_START"}\n\ndata: {"type":"THINKING_TEXT_MESSAGE_START"}\n\n',
-  head: 'data: {"type":"THINKING_TEXT_MESSAGE_CONTENT","delta":',
+  head: utf8('data: {"type":"THINKING_TEXT_MESSAGE_CONTENT","delta":'),
   close: 'data: {"type":"THINKING_TEXT_MESSAGE_END"}\n\ndata: {"type":"THINKING_END"}\n\n',
 }
 
@@ -47,10 +47,10 @@ export class AgUiEncoder extends ByteBuffer implements StreamEncoder {
   readonly #meta: AnswerMeta
   readonly #context: AgUiContext
   readonly #messageId: string
-  /** Hot path: the constant head of every TEXT_MESSAGE_CONTENT event, built once. */
-  readonly #contentHead: string
+  /** Hot path: the constant head of every TEXT_MESSAGE_CONTENT event, encoded once. */
+  readonly #contentHead: Uint8Array
   /** The reasoning span in the client's dialect: opening events, content head, closing events. */
-  readonly #reasoning: { open: string; head: string; close: string }
+  readonly #reasoning: { open: string; head: Uint8Array; close: string }
   #textOpen = false
   #reasoningOpen = false
   /** Open tool calls: index → JSON-encoded toolCallId. */
@@ -62,7 +62,9 @@ export class AgUiEncoder extends ByteBuffer implements StreamEncoder {
     this.#meta = meta
     this.#context = context
     this.#messageId = JSON.stringify(meta.id)
-    this.#contentHead = `data: {"type":"TEXT_MESSAGE_CONTENT","messageId":${this.#messageId},"delta":`
+    this.#contentHead = utf8(
+      `data: {"type":"TEXT_MESSAGE_CONTENT","messageId":${this.#messageId},"delta":`,
+    )
     this.#reasoning = context.thinkingEvents ? THINKING : reasoningEvents(`${meta.id}-reasoning`)
   }
 
@@ -87,7 +89,7 @@ export class AgUiEncoder extends ByteBuffer implements StreamEncoder {
             `data: {"type":"TEXT_MESSAGE_START","messageId":${this.#messageId},"role":"assistant"}\n\n`,
           )
         }
-        this.write(`${this.#contentHead}${JSON.stringify(event.text)}}\n\n`)
+        this.writeDelta(this.#contentHead, event.text, DATA_EVENT_END)
         return
       case 'reasoning':
         if (event.text === '') return
@@ -96,7 +98,7 @@ export class AgUiEncoder extends ByteBuffer implements StreamEncoder {
           this.#reasoningOpen = true
           this.write(this.#reasoning.open)
         }
-        this.write(`${this.#reasoning.head}${JSON.stringify(event.text)}}\n\n`)
+        this.writeDelta(this.#reasoning.head, event.text, DATA_EVENT_END)
         return
       case 'tool-call-start': {
         this.#closeText()

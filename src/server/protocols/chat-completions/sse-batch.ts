@@ -1,8 +1,9 @@
-import { ByteBuffer } from '../byte-buffer'
+import { ByteBuffer, utf8 } from '../byte-buffer'
 import type { SseEncoder } from './sse-encoder'
 import { CONTENT_SUFFIX } from './sse-encoder'
 
-const textEncoder = new TextEncoder()
+/** The same for every stream: encoded once per process, not once per stream. */
+const SUFFIX = utf8(CONTENT_SUFFIX)
 
 /** Digits of the largest safe integer. */
 const MAX_DIGITS = 16
@@ -17,7 +18,6 @@ const MAX_DIGITS = 16
 export class SseBatch extends ByteBuffer {
   readonly #encoder: SseEncoder
   readonly #prefix: Uint8Array
-  readonly #suffix: Uint8Array
   // The last id's decimal digits, right-aligned in #digits from #digitsAt: the next id is almost
   // always the last one + 1, so its digits are counted up in place instead of divided out.
   readonly #digits = new Uint8Array(MAX_DIGITS)
@@ -27,14 +27,11 @@ export class SseBatch extends ByteBuffer {
   constructor(encoder: SseEncoder) {
     super()
     this.#encoder = encoder
-    this.#prefix = textEncoder.encode(encoder.contentPrefix)
-    this.#suffix = textEncoder.encode(CONTENT_SUFFIX)
+    this.#prefix = utf8(encoder.contentPrefix)
   }
 
   /** The same bytes as `encoder.content(text)` (and takes the next id the same way). */
   content(text: string): void {
-    const prefix = this.#prefix
-    const suffix = this.#suffix
     // `id: ` and the digits, then the prefix, the JSON string and the suffix.
     this.reserve(4 + MAX_DIGITS)
     const buf = this.buf
@@ -46,9 +43,7 @@ export class SseBatch extends ByteBuffer {
     const digits = this.#idDigits(this.#encoder.nextId())
     for (let i = this.#digitsAt; i < MAX_DIGITS; i++) buf[pos++] = digits[i] as number
     this.pos = pos
-    this.writeBytes(prefix)
-    this.writeJsonString(text)
-    this.writeBytes(suffix)
+    this.writeDelta(this.#prefix, text, SUFFIX)
   }
 
   #idDigits(id: number): Uint8Array {

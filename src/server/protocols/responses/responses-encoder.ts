@@ -2,7 +2,7 @@ import type { FinishReason, Usage } from '../../../shared/chat-types'
 import type { AnswerEvent, AnswerMeta } from '../../engine/answer-event'
 import { TextPieces } from '../../engine/text-pieces'
 import type { APIError, ValidationError } from '../../errors'
-import { ByteBuffer } from '../byte-buffer'
+import { ByteBuffer, utf8 } from '../byte-buffer'
 import type { Decoded, StreamEncoder } from '../protocol'
 import type { ResponsesContext } from './decode-responses-request'
 import { JsonTextBytes } from './json-text-bytes'
@@ -17,12 +17,11 @@ import type {
 } from './response-object'
 import { finishStatus, itemId, outputText, responseObject } from './response-object'
 
-const utf8 = new TextEncoder()
 /** A text delta event up to its sequence number, and from after its delta to its end. */
-const DELTA_START = utf8.encode(
+const DELTA_START = utf8(
   'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":',
 )
-const DELTA_END = utf8.encode(',"logprobs":[]}\n\n')
+const DELTA_END = utf8(',"logprobs":[]}\n\n')
 
 /**
  * A closed item's text stands in the events as a slot, `"\u0000<process id>:<n>\u0000"` once
@@ -212,7 +211,7 @@ export class ResponsesEncoder extends ByteBuffer implements StreamEncoder {
       role: 'assistant',
     }
     this.#output.push(item)
-    const deltaHead = utf8.encode(
+    const deltaHead = utf8(
       `,"item_id":${JSON.stringify(id)},"output_index":${index},"content_index":0,"delta":`,
     )
     const open = { kind: 'message' as const, index, id, text: new JsonTextBytes(), deltaHead }
@@ -273,7 +272,7 @@ export class ResponsesEncoder extends ByteBuffer implements StreamEncoder {
     if (!open) return
     this.#open = undefined
     const text = this.#slot(
-      open.kind === 'message' ? open.text.json : utf8.encode(JSON.stringify(open.text.text)),
+      open.kind === 'message' ? open.text.json : utf8(JSON.stringify(open.text.text)),
     )
     const item = this.#openFinal(open, status, text)
     this.#output[open.index] = item

@@ -1,7 +1,7 @@
 import type { FinishReason, Usage } from '../../../shared/chat-types'
 import type { AnswerEvent, AnswerMeta } from '../../engine/answer-event'
 import type { APIError, ValidationError } from '../../errors'
-import { ByteBuffer } from '../byte-buffer'
+import { ByteBuffer, DATA_EVENT_END, utf8 } from '../byte-buffer'
 import type { StreamEncoder } from '../protocol'
 
 /** The AI SDK's finish reasons (ai 7 `uiMessageChunkSchema`), from OpenAI's. */
@@ -29,6 +29,13 @@ export interface UIAnswerMetadata {
   }
 }
 
+/** A text or reasoning block being streamed, with the head of its delta events. */
+interface OpenBlock {
+  kind: 'text' | 'reasoning'
+  id: string
+  deltaHead: Uint8Array
+}
+
 interface OpenToolCall {
   id: string
   name: string
@@ -48,8 +55,11 @@ const DONE = 'data: [DONE]\n\n'
 export class UIMessageStreamEncoder extends ByteBuffer implements StreamEncoder {
   readonly #meta: AnswerMeta
   readonly #messageId: string
-  /** The open text or reasoning block (`text-0`, `reasoning-1`, ...), if any. */
-  #block: { kind: 'text' | 'reasoning'; id: string } | undefined
+  /**
+   * The open text or reasoning block (`text-0`, `reasoning-1`, ...), if any, with the head of its
+   * delta events (hot path: encoded once per block, not once per token).
+   */
+  #block: OpenBlock | undefined
   #blocks = 0
   readonly #tools = new Map<number, OpenToolCall>()
   #usage: Usage | undefined
@@ -71,11 +81,7 @@ export class UIMessageStreamEncoder extends ByteBuffer implements StreamEncoder 
       case 'text':
       case 'reasoning':
         if (event.text === '') return
-        this.#open(event.type)
-        // Hot path (one per token): a template instead of an object per delta.
-        this.write(
-          `data: {"type":"${event.type}-delta","id":"${this.#block!.id}","delta":${JSON.stringify(event.text)}}\n\n`,
-        )
+        this.writeDelta(this.#open(event.type).deltaHead, event.text, DATA_EVENT_END)
         return
       case 'tool-call-start': {
         this.#close()
@@ -143,12 +149,20 @@ export class UIMessageStreamEncoder extends ByteBuffer implements StreamEncoder 
     this.write(`data: ${JSON.stringify(chunk)}\n\n`)
   }
 
-  /** Opens a block of `kind` unless one is open (closing a block of the other kind first). */
-  #open(kind: 'text' | 'reasoning'): void {
-    if (this.#block?.kind === kind) return
+  /** The open block of `kind`, opened unless it is (closing a block of the other kind first). */
+  #open(kind: 'text' | 'reasoning'): OpenBlock {
+    const open = this.#block
+    if (open?.kind === kind) return open
     this.#close()
-    this.#block = { kind, id: `${kind}-${this.#blocks++}` }
-    this.#chunk({ type: `${kind}-start`, id: this.#block.id })
+    const id = `${kind}-${this.#blocks++}`
+    const block = {
+      kind,
+      id,
+      deltaHead: utf8(`data: {"type":"${kind}-delta","id":"${id}","delta":`),
+    }
+    this.#block = block
+    this.#chunk({ type: `${kind}-start`, id })
+    return block
   }
 
   #close(): void {
