@@ -1,16 +1,17 @@
 import { APIError, errorBody, ValidationError } from '../errors'
 
-const JSON_HEADERS = {
-  'Content-Type': 'application/json; charset=utf-8',
-  'Cache-Control': 'no-store',
-}
-
 export function jsonResponse(
   body: unknown,
   status: number,
-  headers: Record<string, string> = {},
+  headers?: Record<string, string>,
 ): Response {
-  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } })
+  // A literal and assignments, not spreads (see sseHeaders: spreading cost ~25x).
+  const all: Record<string, string> = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+  }
+  if (headers) for (const name in headers) all[name] = headers[name] as string
+  return new Response(JSON.stringify(body), { status, headers: all })
 }
 
 /** The OpenAI error envelope with the error's status (and `Retry-After` when it has one). */

@@ -14,7 +14,7 @@ import { AfterEventId } from './after-event-id'
 import { withCompression } from './compress-sse'
 import { jsonResponse, methodNotAllowed } from './http-response'
 import { readJsonBody } from './read-body'
-import { answerSseStream, SSE_HEADERS } from './sse-response'
+import { answerSseStream, sseHeaders } from './sse-response'
 
 /**
  * Protocols whose streams can be resumed: Chat Completions by `Last-Event-ID` (our client, any
@@ -117,18 +117,18 @@ export function createHttpHandler(
         model,
         cached: hit !== undefined,
       })
-      const headers = (model?: string): Record<string, string> => {
+      /** Adds the cache, model and latency headers to `into`. */
+      const headers = (into: Record<string, string>, model?: string): Record<string, string> => {
         const latency = `${Math.round(clock.now() - started)}ms`
         if (config.debug) {
           logger.debug(
             `${protocol.name} ${request.stream ? 'stream' : 'json'} ${hit ? 'HIT' : 'MISS'} model=${model ?? request.model} first byte ${latency}`,
           )
         }
-        return {
-          'X-Cache': hit ? 'HIT' : 'MISS',
-          ...(model ? { 'X-CopilotEdge-Model': model } : {}),
-          'X-CopilotEdge-Latency': latency,
-        }
+        into['X-Cache'] = hit ? 'HIT' : 'MISS'
+        if (model) into['X-CopilotEdge-Model'] = model
+        into['X-CopilotEdge-Latency'] = latency
+        return into
       }
       const json = protocol.json
       const stream = request.stream || !json
@@ -145,7 +145,11 @@ export function createHttpHandler(
         const answer = hit ?? (await engine.complete(request, key, fresh, abort.signal, trace))
         trace?.complete(answer)
         metrics.latency(clock.now() - started)
-        return jsonResponse(json(answer, meta(answer.model), decoded), 200, headers(answer.model))
+        return jsonResponse(
+          json(answer, meta(answer.model), decoded),
+          200,
+          headers({}, answer.model),
+        )
       }
 
       // Wait for the first upstream event so a failure before it gets a truthful status; past
@@ -159,7 +163,7 @@ export function createHttpHandler(
       }
       let run: AnswerSource | undefined
       let opening: Promise<AnswerSource> | undefined
-      const streamHeaders: Record<string, string> = {}
+      const responseHeaders = sseHeaders(protocol)
       if (hit) {
         // A replay needs no upstream: nothing to abort, nothing to count as an open stream.
         run = engine.replay(hit)
@@ -186,7 +190,7 @@ export function createHttpHandler(
         const reader = log.reader(0)
         // Resumed by id (and Last-Event-ID) in Chat Completions; useChat finds it by its chat id,
         // and stops it by id (stopOnAbort).
-        streamHeaders['X-CopilotEdge-Stream-Id'] = streamId
+        responseHeaders['X-CopilotEdge-Stream-Id'] = streamId
         // Announced only once it is shared: a resume on another instance a moment later finds it.
         opening = Promise.all([log.opened, written]).then(() => reader)
         opening.catch(() => reader.abort())
@@ -213,14 +217,7 @@ export function createHttpHandler(
       })
       live = true
       metrics.latency(clock.now() - started)
-      return new Response(body$, {
-        headers: {
-          ...SSE_HEADERS,
-          ...protocol.streamHeaders,
-          ...streamHeaders,
-          ...headers(run?.model),
-        },
-      })
+      return new Response(body$, { headers: headers(responseHeaders, run?.model) })
     } catch (error) {
       metrics.errors++
       // The client is gone; nobody reads this answer.
@@ -338,12 +335,8 @@ function replay(
     clock: config.clock,
     abort: () => reader.abort(),
   })
-  return new Response(body, {
-    headers: {
-      ...SSE_HEADERS,
-      ...protocol.streamHeaders,
-      ...(streamId ? { 'X-CopilotEdge-Stream-Id': streamId } : {}),
-      'X-Cache': 'MISS',
-    },
-  })
+  const headers = sseHeaders(protocol)
+  if (streamId) headers['X-CopilotEdge-Stream-Id'] = streamId
+  headers['X-Cache'] = 'MISS'
+  return new Response(body, { headers })
 }

@@ -2,12 +2,22 @@ import type { Clock } from '../clock'
 import type { AnswerEvent } from '../engine/answer-event'
 import type { AnswerSource } from '../engine/answer-run'
 import { APIError, ValidationError } from '../errors'
-import type { StreamEncoder } from '../protocols/protocol'
+import type { Protocol, StreamEncoder } from '../protocols/protocol'
 
-export const SSE_HEADERS: Readonly<Record<string, string>> = {
-  'Content-Type': 'text/event-stream; charset=utf-8',
-  'Cache-Control': 'no-cache, no-transform',
-  'X-Accel-Buffering': 'no',
+/**
+ * The headers of every SSE answer, plus the protocol's own (useChat's stream marker), as a new
+ * object the caller adds to. Hot path (one per stream): a literal and assignments; spreading the
+ * four header objects of a response into one cost ~2.7 µs per response, against ~0.1 µs.
+ */
+export function sseHeaders(protocol: Protocol): Record<string, string> {
+  const headers: Record<string, string> = {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    'X-Accel-Buffering': 'no',
+  }
+  const own = protocol.streamHeaders
+  if (own) for (const name in own) headers[name] = own[name] as string
+  return headers
 }
 
 /** A comment line: keeps proxies and clients from timing the connection out (every protocol is SSE). */

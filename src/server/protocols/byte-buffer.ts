@@ -42,9 +42,17 @@ export class ByteBuffer {
 
   /** Any text, as UTF-8. */
   write(text: string): void {
-    // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair is 4 bytes for 2 units).
-    this.reserve(text.length * 3)
-    this.pos += textEncoder.encodeInto(text, this.buf.subarray(this.pos)).written
+    // Room for ASCII first (one byte per unit): reserving the worst case (3 bytes per unit) grew
+    // a short answer's buffer past its first size for room it never used.
+    this.reserve(text.length)
+    const { read, written } = textEncoder.encodeInto(text, this.buf.subarray(this.pos))
+    this.pos += written
+    if (read === text.length) return
+    // encodeInto stops before a character that does not fit (never inside a pair): the rest, with
+    // room for its worst case (a UTF-16 unit is at most 3 bytes; a pair is 4 bytes for 2 units).
+    const rest = text.slice(read)
+    this.reserve(rest.length * 3)
+    this.pos += textEncoder.encodeInto(rest, this.buf.subarray(this.pos)).written
   }
 
   /** Bytes as they are (a prefix or suffix an encoder computed once). */
