@@ -29,7 +29,7 @@ export interface RetryOptions {
   policy: RetryPolicy
   clock: Clock
   /** Aborting stops the waiting at once and rethrows the abort reason. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   onRetry?: (error: unknown, delayMs: number, attempt: number) => void
 }
 

@@ -273,7 +273,7 @@ export async function openUpstream(options: OpenOptions): Promise<UpstreamSessio
       return await withRetry(() => attempt(options, model), {
         policy: options.retry,
         clock: options.clock,
-        ...(options.signal ? { signal: options.signal } : {}),
+        signal: options.signal,
         onRetry: (error, delayMs, n) => {
           options.onRetry()
           options.logger.debug(
