@@ -215,10 +215,16 @@ export async function run({ quick, before }) {
 
   for (const c of contenders) await consume(c) // warm-up (JIT, module init)
   for (let i = 0; i < ttftRounds / 4; i++) for (const c of shortContenders) await consume(c)
-  const ttft = await interleave(shortContenders, ttftRounds, (c, round) => {
+  const ttftSample = (c, round) => {
     if (round % 50 === 49) short.emulator.reset() // its request log grows with every request
     return consume(c)
-  })
+  }
+  // TTFT as a serving process sees it (the goal), and again right after a forced full GC: that GC
+  // drops optimised code whose hidden classes died with the last stream, so the next request
+  // re-optimises on the way (in one run: the floor's own TTFT 0.19 → 0.85 ms, ours' added TTFT
+  // 0.32 → 0.96 ms). Until 2026-12-02 only the second was measured, under the goal.
+  const ttft = await interleave(shortContenders, ttftRounds, ttftSample, { gc: false })
+  const ttftAfterGc = await interleave(shortContenders, ttftRounds, ttftSample)
   // Throughput rounds without a forced GC before each: a full GC right before a 20,000-token
   // sample doubled the floor's own time (the emulator read directly, ~10 → ~18 ms) and ours'
   // (~25 → ~55 ms), the whole process running cold after it, a state no serving process is in.
@@ -250,32 +256,37 @@ export async function run({ quick, before }) {
   const bench = '1 proxy'
   const rows = []
   const has = (name) => long.has(name)
-  const ttftOf = (name) => medianOf(ttft.get(name), 'ttft')
+  const ttftOf = (name, samples = ttft) => medianOf(samples.get(name), 'ttft')
   const tpsOf = (name) => median(long.get(name).map((s) => (tokens / s.ms) * 1000))
   const cpuOf = (name) => median(long.get(name).map((s) => s.cpuUs / tokens))
-  const floorTtft = ttftOf('floor')
   const floorCpu = cpuOf('floor')
   const ours = has('ours')
 
-  for (const c of contenders) {
-    const added = ttftOf(c.name) - floorTtft
-    const row = {
-      bench,
-      metric: 'added TTFT (vs floor)',
-      contender: c.label,
-      value: c.name === 'floor' ? floorTtft : added,
-      unit: 'ms',
-      ratio:
-        ours && (c.name === 'aisdk' || c.name === 'before' || c.name.startsWith('ours-'))
-          ? (ttftOf('ours') - floorTtft) / added
-          : undefined,
-      note: c.name === 'floor' ? 'absolute TTFT of the floor' : undefined,
+  for (const [metric, samples] of [
+    ['added TTFT (vs floor)', ttft],
+    ['added TTFT right after a full GC (vs floor)', ttftAfterGc],
+  ]) {
+    const floor = ttftOf('floor', samples)
+    for (const c of contenders) {
+      const added = ttftOf(c.name, samples) - floor
+      const row = {
+        bench,
+        metric,
+        contender: c.label,
+        value: c.name === 'floor' ? floor : added,
+        unit: 'ms',
+        ratio:
+          ours && (c.name === 'aisdk' || c.name === 'before' || c.name.startsWith('ours-'))
+            ? (ttftOf('ours', samples) - floor) / added
+            : undefined,
+        note: c.name === 'floor' ? 'absolute TTFT of the floor' : undefined,
+      }
+      if (c.name === 'ours' && samples === ttft) {
+        row.goal = '< 1 ms median'
+        row.met = added < 1
+      }
+      rows.push(row)
     }
-    if (c.name === 'ours') {
-      row.goal = '< 1 ms median'
-      row.met = added < 1
-    }
-    rows.push(row)
   }
   for (const c of contenders) {
     const tps = tpsOf(c.name)
@@ -365,7 +376,7 @@ export async function run({ quick, before }) {
     }
   }
   const notes = [
-    `upstream: the Workers AI emulator (copilotedge/testing) in-process through its fetchImpl (the AI SDK on its /ai/v1/chat/completions route, the others on /ai/run); TTFT over ${ttftRounds} short streams per contender, throughput over ${rounds} rounds, interleaved`,
+    `upstream: the Workers AI emulator (copilotedge/testing) in-process through its fetchImpl (the AI SDK on its /ai/v1/chat/completions route, the others on /ai/run); TTFT over ${ttftRounds} short streams per contender (and as many again, each right after a forced full GC), throughput over ${rounds} rounds, interleaved`,
     `RSS growth: each contender alone in a child process (--expose-gc) reading ${rssTokens.toLocaleString('en-US')} tokens from the emulator over loopback (the emulator stays in the parent), median of ${rssRepeats} children (1 for the AI SDK); growth = peak RSS while streaming − RSS after a warm-up stream and gc`,
   ]
   if (before) notes.push(`${BEFORE_LABEL}: the build in ${before}`)
