@@ -14,3 +14,12 @@ export function mulberry32(seed) {
 export function randomInt(random, min, max) {
   return min + Math.floor(random() * (max - min + 1))
 }
+
+/** Shuffles `items` in place (Fisher–Yates) and returns it. */
+export function shuffle(items, random) {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = randomInt(random, 0, i)
+    ;[items[i], items[j]] = [items[j], items[i]]
+  }
+  return items
+}

@@ -1,7 +1,7 @@
 // Small statistics helpers: every figure the benchmarks report is a median (or a percentile) of
 // several samples, because the machine is shared and noisy.
 
-import { mulberry32, randomInt } from './prng.mjs'
+import { mulberry32, shuffle } from './prng.mjs'
 
 export function median(values) {
   return percentile(values, 50)
@@ -39,11 +39,7 @@ export async function interleave(contenders, rounds, fn, { gc = true, seed = 0x5
   const random = mulberry32(seed)
   const order = [...contenders]
   for (let round = 0; round < rounds; round++) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = randomInt(random, 0, i)
-      ;[order[i], order[j]] = [order[j], order[i]]
-    }
-    for (const contender of order) {
+    for (const contender of shuffle(order, random)) {
       if (gc) globalThis.gc?.()
       samples.get(contender.name).push(await fn(contender, round))
     }

@@ -3,6 +3,7 @@
 // N concurrent streams over loopback, recording first-event and inter-event times per stream.
 import { ask, stopAllChildren } from '../lib/children.mjs'
 import { BEFORE_LABEL } from '../lib/ours.mjs'
+import { mulberry32, shuffle } from '../lib/prng.mjs'
 import { MiB, median, percentile } from '../lib/stats.mjs'
 import { level, measureLevel, serial, startEmulator, startServer } from '../lib/stream-load.mjs'
 
@@ -110,15 +111,17 @@ export async function run({ quick, before }) {
         })
       }
     }
-    // Each level several times, the servers taking turns in a rotating order: one run of 100
-    // streams moved first-event p99 by 2x between runs of the same server (ours 136–293 ms, the
-    // pass-through 113–242 ms, 8 runs each, quiet machine), so a single run's ratio was mostly noise.
+    // Each level several times, the servers taking turns in a new (seeded) random order each
+    // time: one run of 100 streams moved first-event p99 by 2x between runs of the same server
+    // (ours 136–293 ms, the pass-through 113–242 ms, 8 runs each, quiet machine), so a single run's
+    // ratio was mostly noise. Shuffled, not rotated: a rotation always ran ours right after the
+    // AI SDK's run and the pass-through right after ours (see interleave in stats.mjs).
     measured = new Map(servers.map((s) => [s.name, new Map()]))
-    for (const [i, n] of levels.entries()) {
+    const random = mulberry32(0x5eed)
+    for (const n of levels) {
       const runs = new Map(servers.map((s) => [s.name, []]))
       for (let r = 0; r < repeatsAt(n, quick); r++) {
-        for (let j = 0; j < servers.length; j++) {
-          const s = servers[(i + r + j) % servers.length]
+        for (const s of shuffle([...servers], random)) {
           runs.get(s.name).push(await measureLevel(s, emulator, n, 60_000))
         }
       }

@@ -228,7 +228,7 @@ export async function run({ quick, before }) {
   // Throughput rounds without a forced GC before each: a full GC right before a 20,000-token
   // sample doubled the floor's own time (the emulator read directly, ~10 → ~18 ms) and ours'
   // (~25 → ~55 ms), the whole process running cold after it, a state no serving process is in.
-  // The order still rotates every round, so no contender always pays for another's garbage.
+  // The order is shuffled every round, so no contender always pays for another's garbage.
   globalThis.gc?.()
   const long = await interleave(contenders, rounds, (c) => consume(c), { gc: false })
 
