@@ -139,8 +139,9 @@ export class ByteBuffer {
 
   /**
    * A delta event: `head`, `text` as a JSON string, `tail`. Hot path (one per token, every
-   * protocol): the unchanging parts are bytes computed once and the text is written in place;
-   * building each event as a template string and encoding it cost ~1.2x per token.
+   * protocol): the unchanging parts are bytes computed once and the text is written in place.
+   * Building each event as a template string and encoding it held AG-UI at 0.91x the tokens/s of
+   * Chat Completions (protocols benchmark); written this way, 1.03–1.09x.
    */
   protected writeDelta(head: Uint8Array, text: string, tail: Uint8Array): void {
     this.writeBytes(head)
