@@ -146,9 +146,20 @@ export class AnswerRun implements AnswerSource {
    * with the error the client should see (`toError`), or the client's abort.
    */
   read(): Promise<AnswerEvent[] | undefined> {
-    // Hot path (one call per chunk sent): no async wrapper around #read just for the followers;
-    // #read hands every batch (or its failure) to them itself, whoever asked for it (a read begun
-    // before they joined included).
+    // The driving reader was told it is gone (its client left) while followers read on: from now
+    // on only they read (#readForFollowers, pull). Its response can still pull once more (on
+    // workerd `request.signal` comes before the body's cancel); a read of its own then would
+    // overlap theirs on the upstream body, which takes one read at a time.
+    if (this.#leaderGone) return Promise.resolve(undefined)
+    return this.#readNext()
+  }
+
+  /**
+   * The next read, whoever drives. Hot path (one call per chunk sent): no async wrapper around
+   * #read just for the followers; #read hands every batch (or its failure) to them itself,
+   * whoever asked for it (a read begun before they joined included).
+   */
+  #readNext(): Promise<AnswerEvent[] | undefined> {
     const reading = this.#read()
     this.#reading = reading
     return reading
@@ -245,6 +256,10 @@ export class AnswerRun implements AnswerSource {
   abort(): void {
     if (this.#closed) return
     if (this.#followers !== undefined && this.#followers.size > 0) {
+      // One departure can be told twice (on workerd: `request.signal`, then the body's cancel):
+      // a second reader for the followers would read the upstream body while the first does, and
+      // a body takes one read at a time (workerd fails the second; the followers got an error).
+      if (this.#leaderGone) return
       this.#leaderGone = true
       // On workerd the upstream body belongs to the request that opened it: no other request can
       // read it, so that request reads on for the followers (alive thanks to `waitUntil`).
@@ -273,7 +288,7 @@ export class AnswerRun implements AnswerSource {
   async #readForFollowers(): Promise<void> {
     try {
       await this.#afterReadInFlight()
-      while (!this.#closed && (this.#followers?.size ?? 0) > 0) await this.read()
+      while (!this.#closed && (this.#followers?.size ?? 0) > 0) await this.#readNext()
     } catch {
       // The read handed its failure to the followers.
     }
@@ -285,7 +300,7 @@ export class AnswerRun implements AnswerSource {
       return new Promise<void>((resolve) => this.#waiters.add(resolve))
     }
     this.#pulling ??= this.#afterReadInFlight()
-      .then(() => this.read())
+      .then(() => this.#readNext())
       .then(
         () => {
           this.#pulling = undefined

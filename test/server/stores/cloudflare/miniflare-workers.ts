@@ -30,6 +30,8 @@ export interface WorkerSpec {
   vars?: Record<string, string>
   /** Its own SQLite-backed coordinator namespace (what `new_sqlite_classes` gives on Cloudflare). */
   sqlite?: boolean
+  /** Compatibility flags (`compatibility_flags` in wrangler.toml). */
+  flags?: string[]
 }
 
 export interface StartedWorkers {
@@ -54,6 +56,7 @@ export async function startStoreWorkers(specs: WorkerSpec[]): Promise<StartedWor
       name: spec.name,
       modules: [{ type: 'ESModule' as const, path: 'worker.js', contents: code }],
       compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: spec.flags ?? [],
       kvNamespaces: { CACHE: 'copilotedge-cache' },
       durableObjects: {
         COORDINATOR: spec.sqlite
