@@ -1,4 +1,8 @@
 // Seeded PRNG (mulberry32) so every run splits the same bytes at the same places.
+
+/** The seed of the benchmarks' turn orders (interleave, the concurrency and many-cores suites). */
+export const ORDER_SEED = 0x5eed
+
 export function mulberry32(seed) {
   let a = seed >>> 0
   return () => {

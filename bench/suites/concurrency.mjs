@@ -3,7 +3,7 @@
 // N concurrent streams over loopback, recording first-event and inter-event times per stream.
 import { ask, stopAllChildren } from '../lib/children.mjs'
 import { BEFORE_LABEL } from '../lib/ours.mjs'
-import { mulberry32, shuffle } from '../lib/prng.mjs'
+import { mulberry32, ORDER_SEED, shuffle } from '../lib/prng.mjs'
 import { MiB, median, percentile } from '../lib/stats.mjs'
 import { level, measureLevel, serial, startEmulator, startServer } from '../lib/stream-load.mjs'
 
@@ -117,7 +117,7 @@ export async function run({ quick, before }) {
     // ratio was mostly noise. Shuffled, not rotated: a rotation always ran ours right after the
     // AI SDK's run and the pass-through right after ours (see interleave in stats.mjs).
     measured = new Map(servers.map((s) => [s.name, new Map()]))
-    const random = mulberry32(0x5eed)
+    const random = mulberry32(ORDER_SEED)
     for (const n of levels) {
       const runs = new Map(servers.map((s) => [s.name, []]))
       for (let r = 0; r < repeatsAt(n, quick); r++) {

@@ -5,7 +5,7 @@
 // the cluster's workers share them with the emulator and the client: see bench/README.md.
 import os from 'node:os'
 import { stopAllChildren } from '../lib/children.mjs'
-import { mulberry32, shuffle } from '../lib/prng.mjs'
+import { mulberry32, ORDER_SEED, shuffle } from '../lib/prng.mjs'
 import { MiB, median, pairedRatio } from '../lib/stats.mjs'
 import { level, measureLevel, startEmulator, startServer } from '../lib/stream-load.mjs'
 
@@ -71,7 +71,7 @@ export async function run({ quick }) {
     for (const s of servers) await level(s.port, 20, 30_000) // warm-up (every worker JITs a little)
     // Rounds interleaved, in a new seeded random order each time, so each server sees the same
     // machine on average and no server always runs after the same one (see interleave).
-    const random = mulberry32(0x5eed)
+    const random = mulberry32(ORDER_SEED)
     for (let round = 0; round < rounds; round++) {
       for (const n of levels) {
         for (const s of shuffle([...servers], random)) {
