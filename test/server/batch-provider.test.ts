@@ -19,10 +19,16 @@ interface BatchScript {
 
 /** A provider whose iterator offers nextBatch(), recording how many batches were asked for. */
 function batchProvider(script: BatchScript) {
-  const state = { asked: 0, aborted: false, returned: false }
+  const state = {
+    asked: 0,
+    aborted: false,
+    returned: false,
+    signal: undefined as AbortSignal | undefined,
+  }
   const provider: Provider = {
     name: 'batches',
     async stream(request) {
+      state.signal = request.signal
       const queue = script.batches.map((batch) => [...batch])
       let current: UpstreamEvent[] = []
       const ended = async (): Promise<IteratorResult<never, undefined>> => {
@@ -165,7 +171,9 @@ describe('a provider that hands over batches (nextBatch)', () => {
     await body.read()
     await body.cancel()
     await vi.advanceTimersByTimeAsync(0)
-    expect(state.aborted).toBe(true)
+    // The client left while its next chunk waited unread: no read was pending, the signal says it.
+    expect(state.signal?.aborted).toBe(true)
+    expect(state.returned).toBe(true)
   })
 
   it('answers handleRequest from batches, text and all', async () => {

@@ -154,8 +154,9 @@ describe('backpressure', () => {
     const reader = response.body!.getReader()
     const first = await reader.read()
     await new Promise((r) => setTimeout(r, 50))
-    // Events already delivered are batched into one chunk of at most 16 KiB (~90 of these
-    // events); the engine holds one chunk in the queue and reads one more event, then waits.
+    // A provider without batches hands over one event per read, and a read's events make one
+    // chunk (of at most 16 KiB); the engine holds one chunk in the queue and reads one more, then
+    // waits.
     const perChunk = Math.ceil(first.value!.byteLength / 180) + 1
     expect(provider.calls[0]!.pulled).toBeLessThanOrEqual(3 * perChunk)
     const before = provider.calls[0]!.pulled
