@@ -14,16 +14,20 @@ export function jsonResponse(
   return new Response(JSON.stringify(body), { status, headers: all })
 }
 
-/** The OpenAI error envelope with the error's status (and `Retry-After` when it has one). */
+/**
+ * An error's JSON with its status (and `Retry-After` when it has one): the OpenAI error envelope,
+ * or `body` (another protocol's error shape).
+ */
 export function errorResponse(
   error: ValidationError | APIError,
   headers: Record<string, string> = {},
+  body: unknown = errorBody(error),
 ): Response {
   const extra: Record<string, string> = { ...headers }
   if (error instanceof APIError && error.retryAfter !== undefined) {
     extra['Retry-After'] = String(error.retryAfter)
   }
-  return jsonResponse(errorBody(error), error.status, extra)
+  return jsonResponse(body, error.status, extra)
 }
 
 /** 405 for a method the endpoint does not serve (`allow`: the ones it does). */

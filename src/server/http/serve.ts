@@ -12,7 +12,7 @@ import type { RequestTelemetry } from '../telemetry/request-telemetry'
 import { tracedSource } from '../telemetry/traced-source'
 import { AfterEventId } from './after-event-id'
 import { withCompression } from './compress-sse'
-import { jsonResponse, methodNotAllowed } from './http-response'
+import { errorResponse, jsonResponse, methodNotAllowed } from './http-response'
 import { readJsonBody } from './read-body'
 import { answerSseStream, sseHeaders } from './sse-response'
 
@@ -51,12 +51,11 @@ const INTERNAL = {
 
 /** An error answered before any stream, in the protocol's shape, with its status and Retry-After. */
 function protocolError(protocol: Protocol, error: ValidationError | APIError): Response {
-  const headers: Record<string, string> = {}
-  if (error instanceof APIError && error.retryAfter !== undefined) {
-    headers['Retry-After'] = String(error.retryAfter)
-  }
-  if (error.status === 405) headers.Allow = 'POST'
-  return jsonResponse(protocol.errorBody?.(error) ?? errorBody(error), error.status, headers)
+  return errorResponse(
+    error,
+    error.status === 405 ? { Allow: 'POST' } : {},
+    protocol.errorBody?.(error) ?? errorBody(error),
+  )
 }
 
 /** The protocol a request speaks, when this handler accepts it; else a 400 saying what it speaks. */
