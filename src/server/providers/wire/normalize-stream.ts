@@ -95,9 +95,12 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
   private readonly label: string
   private readonly secret: string | undefined
 
-  // Events parsed but not yet handed out. next() drains it from `head` and truncates it to empty
-  // once drained (no shift()); nextBatch() hands the whole array over and starts a new one.
+  // Events parsed but not yet handed out (added by enqueue). next() drains it from `head` and
+  // truncates it to empty once drained (no shift()); nextBatch() hands the whole array over and
+  // starts a new one.
   private queue: UpstreamEvent[] = []
+  /** readNativeEvents' way in (allocated once). */
+  private readonly nativeQueue = { push: (event: UpstreamEvent) => this.enqueue(event) }
   private head = 0
   private state: State = 'open'
   private failure: unknown = undefined
@@ -171,6 +174,16 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
     | Promise<IteratorResult<UpstreamEvent[], undefined>> => {
     this.onChunk(chunk)
     return this.head < this.queue.length ? this.takeBatch() : this.nextBatch()
+  }
+
+  /**
+   * Queues an event. Hot path (one per token): a batch's array starts as `[event]`, one slot, not
+   * as `[]` grown by push to 16 slots; most batches of a paced stream hold one event (~120 bytes
+   * less per batch, sampled allocations).
+   */
+  private enqueue(event: UpstreamEvent): void {
+    if (this.queue.length === 0) this.queue = [event]
+    else this.queue.push(event)
   }
 
   /** Every queued event, handed over. */
@@ -277,7 +290,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
 
   private feed(text: string): void {
     if (text === '' || this.failure !== undefined || this.sawDone) return
-    const from = this.atBoundary ? readNativeEvents(text, this.queue) : 0
+    const from = this.atBoundary ? readNativeEvents(text, this.nativeQueue) : 0
     if (from === text.length) return
     const rest = from === 0 ? text : text.slice(from)
     this.parser.feed(rest)
@@ -298,8 +311,8 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
       return
     }
     const usage = normalizeUsage(this.rawUsage)
-    if (usage !== undefined) this.queue.push({ type: 'usage', usage })
-    this.queue.push({
+    if (usage !== undefined) this.enqueue({ type: 'usage', usage })
+    this.enqueue({
       type: 'finish',
       reason: resolveFinishReason(this.upstreamFinish, this.sawToolCall),
     })
@@ -322,7 +335,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
     // And OpenAI content chunks shaped like the last one JSON.parse read (see ContentTemplate).
     const text = nativeFrameText(data) ?? this.template.match(data)
     if (text !== undefined) {
-      if (text !== '') this.queue.push({ type: 'text', text })
+      if (text !== '') this.enqueue({ type: 'text', text })
       return
     }
     let frame: unknown
@@ -358,11 +371,11 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
             const content = delta.content
             const queued = this.queue.length
             if (typeof content === 'string' && content !== '') {
-              this.queue.push({ type: 'text', text: content })
+              this.enqueue({ type: 'text', text: content })
             }
             const reasoning = delta.reasoning_content ?? delta.reasoning
             if (typeof reasoning === 'string' && reasoning !== '') {
-              this.queue.push({ type: 'reasoning', text: reasoning })
+              this.enqueue({ type: 'reasoning', text: reasoning })
             }
             if (delta.tool_calls !== undefined) {
               this.onToolCalls(delta.tool_calls)
@@ -393,9 +406,9 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
     // A native Workers AI frame: {"response", "p", "tool_calls", "usage"}; `p` is padding, ignored.
     const response = frame.response
     if (typeof response === 'string') {
-      if (response !== '') this.queue.push({ type: 'text', text: response })
+      if (response !== '') this.enqueue({ type: 'text', text: response })
     } else if (response != null) {
-      this.queue.push({
+      this.enqueue({
         type: 'text',
         text: typeof response === 'object' ? JSON.stringify(response) : String(response),
       })
@@ -461,7 +474,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
         delta = { index, function: { arguments: text } }
       }
       this.sawToolCall = true
-      this.queue.push({ type: 'tool-call', delta })
+      this.enqueue({ type: 'tool-call', delta })
     }
   }
 
