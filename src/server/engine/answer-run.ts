@@ -292,6 +292,9 @@ export class AnswerRun implements AnswerSource {
     } catch {
       // The read handed its failure to the followers.
     }
+    // The last follower left: the upstream is aborted here, in its own request (a no-op once the
+    // answer is over).
+    this.abort()
   }
 
   /** @internal A follower needs events and nobody else drives the run: one shared read. */
@@ -315,10 +318,15 @@ export class AnswerRun implements AnswerSource {
   /** @internal A follower left. */
   unfollow(follower: RunFollower): void {
     this.#followers?.delete(follower)
-    if (this.#leaderGone && this.#followers?.size === 0) {
-      this.#leaderGone = false
-      this.abort()
-    }
+    if (!this.#leaderGone || this.#followers?.size !== 0) return
+    this.#leaderGone = false
+    // On workerd the upstream belongs to the opener's request: aborting it from this follower's
+    // request throws (I/O of another request), and that throw took the place of the follower's
+    // own end (its idle error became a quiet end, as if its client had left). The opener's request
+    // ends it itself (#readForFollowers), or workerd did when it cancelled that request (no
+    // `waitUntil`): then the run is only closed, so that no new request joins it.
+    if (!ISOLATED_REQUESTS) this.abort()
+    else if (!this.#options.waitUntil) this.#close('cancelled')
   }
 
   /** Followers waiting for the driving reader's next batch. */
