@@ -195,7 +195,10 @@ export class AnswerEngine {
       shared = created
       this.#running.set(key, created)
       opening.then((run) => {
-        if (run instanceof AnswerRun) run.onClosed(forget)
+        if (!(run instanceof AnswerRun)) return
+        run.onClosed(forget)
+        // A stalled answer is not joined again: the next identical request asks anew.
+        run.onStalled(forget)
       }, forget)
     }
     const entry = shared

@@ -131,6 +131,22 @@ export class AnswerRun implements AnswerSource {
 
   readonly #closedCallbacks: Array<() => void> = []
 
+  /**
+   * Calls `callback` once a follower waited `idleTimeoutMs` for news (on workerd): nobody should
+   * join this answer any more. The request driving it can be gone without a word (workerd did not
+   * report its client leaving, or tore its context down), and then the answer never closes.
+   */
+  onStalled(callback: () => void): void {
+    this.#stalledCallbacks.push(callback)
+  }
+
+  readonly #stalledCallbacks: Array<() => void> = []
+
+  /** @internal A follower found the answer stalled. */
+  stalled(): void {
+    for (const callback of this.#stalledCallbacks.splice(0)) callback()
+  }
+
   /** Whether the answer is over (finished, failed or cancelled). */
   get closed(): boolean {
     return this.#closed
@@ -513,7 +529,9 @@ class RunFollower implements AnswerSource {
       () => this.#handed !== handed || this.#run.closed || this.closed,
       this.#idleTimeoutMs,
     ).then((news) => {
-      if (news === 'idle') this.#queue.end(sharedAnswerIdle(this.#idleTimeoutMs))
+      if (news !== 'idle') return
+      this.#run.stalled()
+      this.#queue.end(sharedAnswerIdle(this.#idleTimeoutMs))
     })
   }
 }

@@ -1,0 +1,66 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { bodyReader, fakeClock } from '../helpers/fake-clock'
+import { Channel, fakeProvider, text } from '../helpers/fake-provider'
+import { hello, post } from '../helpers/post'
+
+// On workerd (navigator.userAgent 'Cloudflare-Workers'), a follower of an identical request's
+// answer looks for news from its own timer, and the request driving the answer can be gone without
+// a word: workerd did not report its client leaving, or tore its context down. Here the opener's
+// body is never read again (nothing drives the answer, nothing times it out), as then.
+
+const streamHello = { ...hello, stream: true }
+const IDLE_MS = 1_000
+
+/** The handler as workerd would load it: the engine reads the user agent once, at import. */
+async function workerdHandler(provider: ReturnType<typeof fakeProvider>) {
+  vi.stubGlobal('navigator', { userAgent: 'Cloudflare-Workers' })
+  vi.resetModules()
+  const { createCopilotEdgeHandler } = await import('../../../src/server')
+  return createCopilotEdgeHandler({
+    provider,
+    clock: fakeClock(),
+    idleTimeoutMs: IDLE_MS,
+    heartbeatMs: 0,
+  })
+}
+
+describe('a shared answer whose driving request went silent (workerd)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+    vi.unstubAllGlobals()
+    vi.resetModules()
+  })
+
+  it('ends its follower with the idle error, and the next identical request asks anew: a whole answer', async () => {
+    const stuck = new Channel()
+    stuck.push({ type: 'text', text: 'first ' })
+    const provider = fakeProvider([{ channel: stuck }, { events: text('a whole ', 'answer') }])
+    const handler = await workerdHandler(provider)
+
+    // The opener: its response exists, its body is never read (its client left, unreported).
+    const opener = await handler(post(streamHello))
+    expect(opener.status).toBe(200)
+
+    const follower = bodyReader(await handler(post(streamHello)))
+    const followed = follower.rest()
+    await vi.advanceTimersByTimeAsync(IDLE_MS + 50)
+    const text1 = await followed
+    expect(text1).toContain('"content":"first "')
+    expect(text1).toMatch(/"code":"idle_timeout"/)
+    expect(text1).toContain('waitUntil')
+
+    // Not joined to the stalled answer again: a new upstream call, and the whole answer.
+    const next = bodyReader(await handler(post(streamHello)))
+    const rest = next.rest()
+    // Long enough for a joined stalled answer to end in the idle error too.
+    await vi.advanceTimersByTimeAsync(IDLE_MS + 50)
+    const text2 = await rest
+    expect(provider.calls).toHaveLength(2)
+    expect(text2).toContain('"content":"a whole "')
+    expect(text2).toContain('"content":"answer"')
+    expect(text2.endsWith('data: [DONE]\n\n')).toBe(true)
+  })
+})
