@@ -3,7 +3,7 @@ import type { AnswerMeta } from '../engine/answer-event'
 import type { ResumableLog } from '../engine/answer-log'
 import type { AnswerSource } from '../engine/answer-run'
 import { ClientAbort } from '../engine/upstream-session'
-import { APIError, errorBody, ValidationError } from '../errors'
+import { APIError, ValidationError } from '../errors'
 import { completionId } from '../protocols/chat-completions/chat-completion'
 import { detectProtocol } from '../protocols/detect-protocol'
 import type { Decoded, Protocol, ProtocolName } from '../protocols/protocol'
@@ -51,10 +51,11 @@ const INTERNAL = {
 
 /** An error answered before any stream, in the protocol's shape, with its status and Retry-After. */
 function protocolError(protocol: Protocol, error: ValidationError | APIError): Response {
+  // No errorBody of the protocol's own: errorResponse's default, the OpenAI envelope.
   return errorResponse(
     error,
     error.status === 405 ? { Allow: 'POST' } : {},
-    protocol.errorBody?.(error) ?? errorBody(error),
+    protocol.errorBody?.(error),
   )
 }
 

@@ -35,7 +35,7 @@ const NATIVE_EVENT = new RegExp(`data: ?${FRAME}\n\n`, 'y')
 
 /**
  * Reads the native frames at the start of `text`, an SSE stream's text from an event boundary
- * on, and queues their text (an empty one is skipped, as onMessage does): each match is an event
+ * on, and hands their text to `push` (an empty one is skipped, as onMessage does): each match is an event
  * eventsource-parser would hand over as `{ data: <the frame> }`, whose text nativeFrameText reads.
  * Returns where the first other thing begins (a partial frame, a comment, [DONE], any other
  * frame): the caller feeds the parser from there.
@@ -47,7 +47,7 @@ const NATIVE_EVENT = new RegExp(`data: ?${FRAME}\n\n`, 'y')
  */
 export function readNativeEvents(
   text: string,
-  queue: { push(event: { type: 'text'; text: string }): unknown },
+  push: (event: { type: 'text'; text: string }) => void,
 ): number {
   let at = 0
   NATIVE_EVENT.lastIndex = 0
@@ -55,7 +55,7 @@ export function readNativeEvents(
     // `data:` (5), its optional space, `{"response":"` (TEXT_START).
     const start = at + (text.charCodeAt(at + 5) === 32 ? 6 : 5) + TEXT_START
     const end = text.indexOf('"', start)
-    if (end > start) queue.push({ type: 'text', text: text.slice(start, end) })
+    if (end > start) push({ type: 'text', text: text.slice(start, end) })
     at = NATIVE_EVENT.lastIndex
   }
   return at
