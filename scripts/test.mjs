@@ -81,8 +81,16 @@ function readJson(file) {
 let passed = 0
 let failed = 0
 let skipped = 0
+/** `file > test` of every failed test, so that a log's tail says which failed. */
+const failures = []
 const vitest = readJson(vitestReport)
 if (vitest) {
+  for (const suite of vitest.testResults ?? []) {
+    const file = suite.name?.startsWith(root) ? suite.name.slice(root.length + 1) : suite.name
+    const failedTests = (suite.assertionResults ?? []).filter((test) => test.status === 'failed')
+    for (const test of failedTests) failures.push(`${file} > ${test.fullName}`)
+    if (suite.status === 'failed' && failedTests.length === 0) failures.push(`${file} (did not run)`)
+  }
   passed += vitest.numPassedTests ?? 0
   failed += vitest.numFailedTests ?? 0
   skipped += (vitest.numPendingTests ?? 0) + (vitest.numTodoTests ?? 0)
@@ -93,8 +101,17 @@ if (vitest) {
 } else {
   failed++
 }
+/** Playwright's specs that did not pass, however deep their describe blocks nest. */
+function playwrightFailures(suite) {
+  const specs = (suite.specs ?? []).filter((spec) => !spec.ok)
+  return [
+    ...specs.map((spec) => `${spec.file} > ${spec.title}`),
+    ...(suite.suites ?? []).flatMap(playwrightFailures),
+  ]
+}
 for (const playwright of [readJson(playwrightReport), readJson(copilotkitReport)]) {
   if (!playwright?.stats) continue
+  for (const suite of playwright.suites ?? []) failures.push(...playwrightFailures(suite))
   passed += (playwright.stats.expected ?? 0) + (playwright.stats.flaky ?? 0)
   failed += playwright.stats.unexpected ?? 0
   skipped += playwright.stats.skipped ?? 0
@@ -103,6 +120,8 @@ if (failed === 0 && failedSteps > 0) failed = failedSteps
 
 const summary = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`
 writeFileSync(join(results, 'summary.txt'), `${summary}\n`)
+writeFileSync(join(results, 'failures.txt'), failures.map((name) => `${name}\n`).join(''))
+for (const name of failures) console.log(`FAILED: ${name}`)
 if (browserNote) console.log(browserNote.trim())
 console.log(summary)
 process.exit(failed > 0 || failedSteps > 0 ? 1 : 0)

@@ -78,6 +78,13 @@ export class AnswerRun implements AnswerSource {
   #followers: Set<RunFollower> | undefined
   /** The driving reader left while followers still read: they drive the run now. */
   #leaderGone = false
+  /**
+   * On workerd: the opener's request reads the upstream for every reader (#readForAll), and this
+   * is the opener's own reading end, fed like a follower's.
+   */
+  #leader: RunFollower | undefined
+  /** #readForAll runs (one reader of the upstream body at a time). */
+  #readingForAll = false
   /** A read done on the followers' behalf, shared by all of them. */
   #pulling: Promise<unknown> | undefined
 
@@ -106,6 +113,7 @@ export class AnswerRun implements AnswerSource {
     // from the client's cancel, was too late), until the answer is over.
     if (ISOLATED_REQUESTS && options.waitUntil) {
       options.waitUntil(new Promise<void>((resolve) => run.onClosed(resolve)))
+      run.#watchForFollowers()
     }
     return run
   }
@@ -162,8 +170,10 @@ export class AnswerRun implements AnswerSource {
    * with the error the client should see (`toError`), or the client's abort.
    */
   read(): Promise<AnswerEvent[] | undefined> {
+    // On workerd, once others follow, the opener's request reads for all, its client included.
+    if (this.#leader !== undefined) return this.#leader.read()
     // The driving reader was told it is gone (its client left) while followers read on: from now
-    // on only they read (#readForFollowers, pull). Its response can still pull once more (on
+    // on only they read (#readForAll, pull). Its response can still pull once more (on
     // workerd `request.signal` comes before the body's cancel); a read of its own then would
     // overlap theirs on the upstream body, which takes one read at a time.
     if (this.#leaderGone) return Promise.resolve(undefined)
@@ -184,7 +194,7 @@ export class AnswerRun implements AnswerSource {
   /** The last read begun: whoever reads next for the followers waits for it (one read at a time). */
   #reading: Promise<unknown> | undefined
 
-  /** Settles once no read is in flight. */
+  /** Settles once no read is in flight (a read may begin at once after: see #readForAll). */
   #afterReadInFlight(): Promise<unknown> {
     return this.#reading ? this.#reading.catch(() => {}) : Promise.resolve()
   }
@@ -271,6 +281,8 @@ export class AnswerRun implements AnswerSource {
    */
   abort(): void {
     if (this.#closed) return
+    // Its request reads for everyone already: only its own reading end closes.
+    if (this.#leader !== undefined) return this.#leader.abort()
     if (this.#followers !== undefined && this.#followers.size > 0) {
       // One departure can be told twice (on workerd: `request.signal`, then the body's cancel):
       // a second reader for the followers would read the upstream body while the first does, and
@@ -279,9 +291,16 @@ export class AnswerRun implements AnswerSource {
       this.#leaderGone = true
       // On workerd the upstream body belongs to the request that opened it: no other request can
       // read it, so that request reads on for the followers (alive thanks to `waitUntil`).
-      if (ISOLATED_REQUESTS && this.#options.waitUntil) void this.#readForFollowers()
+      if (ISOLATED_REQUESTS && this.#options.waitUntil && !this.#readingForAll) {
+        void this.#readForAll()
+      }
       return
     }
+    this.#cancel()
+  }
+
+  /** Nobody reads the answer any more: the upstream is aborted. */
+  #cancel(): void {
     this.#session?.abort(new ClientAbort())
     this.#close('cancelled')
   }
@@ -298,19 +317,45 @@ export class AnswerRun implements AnswerSource {
   }
 
   /**
-   * On workerd, the driving request, though its client left, reads on for the followers (kept
-   * alive by `waitUntil`) until the answer ends or the last of them leaves.
+   * On workerd (with `waitUntil`) the opener's request looks for followers on its own timer (the
+   * upstream body is its I/O: no other request may read it). Once one joined, that request reads
+   * the upstream for every reader, its own client included, instead of only when its own response
+   * pulls: workerd does not always report a client that left, and then the opener's response
+   * stops pulling without a word while its followers wait for news that never comes.
    */
-  async #readForFollowers(): Promise<void> {
+  #watchForFollowers(): void {
+    const clock = this.#options.clock ?? systemClock
+    void pollOwnTimer(clock, () => this.#closed || (this.#followers?.size ?? 0) > 0, 0).then(() => {
+      if (!this.#closed && !this.#readingForAll) void this.#readForAll()
+    })
+  }
+
+  /**
+   * On workerd, the opener's request reads the upstream for the followers (its client too, as one
+   * of them, while it stays) until the answer ends or the last of them leaves; `waitUntil` keeps
+   * it alive past its client.
+   */
+  async #readForAll(): Promise<void> {
+    this.#readingForAll = true
     try {
-      await this.#afterReadInFlight()
+      // One read at a time: the opener's read in flight, if any, ends first, and the opener's
+      // reading end (its client still there) takes over from the first read after it.
+      let reading = this.#reading
+      while (reading !== undefined) {
+        await reading.catch(() => {})
+        if (this.#reading === reading) break
+        reading = this.#reading
+      }
+      if (!this.#leaderGone && !this.#closed) {
+        this.#leader = new RunFollower(this, [], this.#options, true)
+        this.#followers?.add(this.#leader)
+      }
       while (!this.#closed && (this.#followers?.size ?? 0) > 0) await this.#readNext()
     } catch {
-      // The read handed its failure to the followers.
+      // The read handed its failure to every reader.
     }
-    // The last follower left: the upstream is aborted here, in its own request (a no-op once the
-    // answer is over).
-    this.abort()
+    // The last reader left: the upstream is aborted here, in its own request.
+    if (!this.#closed) this.#cancel()
   }
 
   /** @internal A follower needs events and nobody else drives the run: one shared read. */
@@ -339,7 +384,7 @@ export class AnswerRun implements AnswerSource {
     // On workerd the upstream belongs to the opener's request: aborting it from this follower's
     // request throws (I/O of another request), and that throw took the place of the follower's
     // own end (its idle error became a quiet end, as if its client had left). The opener's request
-    // ends it itself (#readForFollowers), or workerd did when it cancelled that request (no
+    // ends it itself (#readForAll), or workerd did when it cancelled that request (no
     // `waitUntil`): then the run is only closed, so that no new request joins it.
     if (!ISOLATED_REQUESTS) this.abort()
     else if (!this.#options.waitUntil) this.#close('cancelled')
@@ -473,9 +518,12 @@ class RunFollower implements AnswerSource {
   readonly #idleTimeoutMs: number
   /** Batches (or the failure) handed to this reader so far (what a polling wait looks for). */
   #handed = 0
+  /** In the request that reads the upstream (the opener's own end, see #readForAll): no polling. */
+  readonly #ownRequest: boolean
 
-  constructor(run: AnswerRun, snapshot: AnswerEvent[], options: AnswerRunOptions) {
+  constructor(run: AnswerRun, snapshot: AnswerEvent[], options: AnswerRunOptions, ownRequest = false) {
     this.#run = run
+    this.#ownRequest = ownRequest
     this.#clock = options.clock ?? systemClock
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 0
     this.#queue = new EventQueue(() => run.unfollow(this), snapshot)
@@ -522,7 +570,7 @@ class RunFollower implements AnswerSource {
       return Promise.resolve()
     }
     const woken = this.#run.pull()
-    if (!ISOLATED_REQUESTS) return woken
+    if (!ISOLATED_REQUESTS || this.#ownRequest) return woken
     const handed = this.#handed
     return pollOwnTimer(
       this.#clock,

@@ -12,7 +12,10 @@ const streamHello = { ...hello, stream: true }
 const IDLE_MS = 1_000
 
 /** The handler as workerd would load it: the engine reads the user agent once, at import. */
-async function workerdHandler(provider: ReturnType<typeof fakeProvider>) {
+async function workerdHandler(
+  provider: ReturnType<typeof fakeProvider>,
+  waitUntil?: (promise: Promise<unknown>) => void,
+) {
   vi.stubGlobal('navigator', { userAgent: 'Cloudflare-Workers' })
   vi.resetModules()
   const { createCopilotEdgeHandler } = await import('../../../src/server')
@@ -21,6 +24,7 @@ async function workerdHandler(provider: ReturnType<typeof fakeProvider>) {
     clock: fakeClock(),
     idleTimeoutMs: IDLE_MS,
     heartbeatMs: 0,
+    waitUntil,
   })
 }
 
@@ -62,5 +66,36 @@ describe('a shared answer whose driving request went silent (workerd)', () => {
     expect(text2).toContain('"content":"a whole "')
     expect(text2).toContain('"content":"answer"')
     expect(text2.endsWith('data: [DONE]\n\n')).toBe(true)
+  })
+
+  it("with waitUntil, the opener's request reads on for its follower: a whole answer, 1 upstream call", async () => {
+    const channel = new Channel()
+    channel.push({ type: 'text', text: 'first ' })
+    const provider = fakeProvider([{ channel }])
+    const held: Promise<unknown>[] = []
+    const handler = await workerdHandler(provider, (promise) => held.push(promise))
+
+    const opener = await handler(post(streamHello))
+    expect(opener.status).toBe(200)
+    const follower = bodyReader(await handler(post(streamHello)))
+    const followed = follower.rest()
+    await vi.advanceTimersByTimeAsync(50)
+    channel.push(...text('second ', 'third'))
+    // Past idleTimeoutMs: a follower left waiting for the silent opener would get the idle error.
+    await vi.advanceTimersByTimeAsync(IDLE_MS + 50)
+    const body = await followed
+    expect(body).not.toContain('idle_timeout')
+    expect(body).toContain('"content":"first "')
+    expect(body).toContain('"content":"second "')
+    expect(body).toContain('"content":"third"')
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true)
+    expect(provider.calls).toHaveLength(1)
+
+    // The opener's client, reading at last (it was only slow), gets the whole answer too, and the
+    // promise given to waitUntil settles: the answer is over.
+    const opened = await bodyReader(opener).rest()
+    expect(opened.match(/"content":"(first |second |third)"/g)).toHaveLength(3)
+    expect(opened.endsWith('data: [DONE]\n\n')).toBe(true)
+    await expect(Promise.all(held)).resolves.toBeDefined()
   })
 })
