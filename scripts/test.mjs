@@ -89,7 +89,8 @@ if (vitest) {
     const file = suite.name?.startsWith(root) ? suite.name.slice(root.length + 1) : suite.name
     const failedTests = (suite.assertionResults ?? []).filter((test) => test.status === 'failed')
     for (const test of failedTests) failures.push(`${file} > ${test.fullName}`)
-    if (suite.status === 'failed' && failedTests.length === 0) failures.push(`${file} (did not run)`)
+    if (suite.status === 'failed' && failedTests.length === 0)
+      failures.push(`${file} (did not run)`)
   }
   passed += vitest.numPassedTests ?? 0
   failed += vitest.numFailedTests ?? 0

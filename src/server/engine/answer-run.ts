@@ -282,7 +282,10 @@ export class AnswerRun implements AnswerSource {
   abort(): void {
     if (this.#closed) return
     // Its request reads for everyone already: only its own reading end closes.
-    if (this.#leader !== undefined) return this.#leader.abort()
+    if (this.#leader !== undefined) {
+      this.#leader.abort()
+      return
+    }
     if (this.#followers !== undefined && this.#followers.size > 0) {
       // One departure can be told twice (on workerd: `request.signal`, then the body's cancel):
       // a second reader for the followers would read the upstream body while the first does, and
@@ -521,7 +524,12 @@ class RunFollower implements AnswerSource {
   /** In the request that reads the upstream (the opener's own end, see #readForAll): no polling. */
   readonly #ownRequest: boolean
 
-  constructor(run: AnswerRun, snapshot: AnswerEvent[], options: AnswerRunOptions, ownRequest = false) {
+  constructor(
+    run: AnswerRun,
+    snapshot: AnswerEvent[],
+    options: AnswerRunOptions,
+    ownRequest = false,
+  ) {
     this.#run = run
     this.#ownRequest = ownRequest
     this.#clock = options.clock ?? systemClock
