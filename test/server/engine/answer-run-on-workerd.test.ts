@@ -3,10 +3,10 @@ import { bodyReader, fakeClock } from '../helpers/fake-clock'
 import { Channel, fakeProvider, text } from '../helpers/fake-provider'
 import { hello, post } from '../helpers/post'
 
-// On workerd (navigator.userAgent 'Cloudflare-Workers'), a follower of an identical request's
-// answer looks for news from its own timer, and the request driving the answer can be gone without
-// a word: workerd did not report its client leaving, or tore its context down. Here the opener's
-// body is never read again (nothing drives the answer, nothing times it out), as then.
+// An answer shared by identical requests on workerd (navigator.userAgent 'Cloudflare-Workers'),
+// run on Node: there a follower looks for news from its own timer, the upstream is the opener's
+// request's I/O, and the opener can be gone without a word (workerd did not report its client
+// leaving, or tore its context down). In those tests the opener's body is never read again.
 
 const streamHello = { ...hello, stream: true }
 const IDLE_MS = 1_000
@@ -28,7 +28,7 @@ async function workerdHandler(
   })
 }
 
-describe('a shared answer whose driving request went silent (workerd)', () => {
+describe('an answer shared by identical requests on workerd', () => {
   beforeEach(() => {
     vi.useFakeTimers()
   })
@@ -96,6 +96,32 @@ describe('a shared answer whose driving request went silent (workerd)', () => {
     const opened = await bodyReader(opener).rest()
     expect(opened.match(/"content":"(first |second |third)"/g)).toHaveLength(3)
     expect(opened.endsWith('data: [DONE]\n\n')).toBe(true)
+    await expect(Promise.all(held)).resolves.toBeDefined()
+  })
+
+  it('with waitUntil, the upstream is aborted once the opener and its follower have both left, and not before', async () => {
+    const channel = new Channel()
+    channel.push({ type: 'text', text: 'first ' })
+    const provider = fakeProvider([{ channel }])
+    const held: Promise<unknown>[] = []
+    const handler = await workerdHandler(provider, (promise) => held.push(promise))
+
+    const opener = bodyReader(await handler(post(streamHello)))
+    const follower = bodyReader(await handler(post(streamHello)))
+    expect(await follower.read()).toContain('"content":"first "')
+    await vi.advanceTimersByTimeAsync(50)
+
+    await opener.cancel()
+    channel.push({ type: 'text', text: 'second ' })
+    await vi.advanceTimersByTimeAsync(50)
+    expect(await follower.read()).toContain('"content":"second "')
+    expect(provider.calls[0]?.aborted).toBe(false)
+
+    await follower.cancel()
+    channel.push({ type: 'text', text: 'third ' })
+    await vi.advanceTimersByTimeAsync(50)
+    expect(provider.calls[0]?.aborted).toBe(true)
+    expect(provider.calls).toHaveLength(1)
     await expect(Promise.all(held)).resolves.toBeDefined()
   })
 })
