@@ -281,9 +281,11 @@ export class AnswerRun implements AnswerSource {
    */
   abort(): void {
     if (this.#closed) return
-    // Its request reads for everyone already: only its own reading end closes.
+    // Its request reads for everyone already: its own reading end closes, and when nobody else
+    // reads, the upstream ends at once (this runs in the opener's request, which owns it).
     if (this.#leader !== undefined) {
       this.#leader.abort()
+      if (this.#followers?.size === 0) this.#cancel()
       return
     }
     if (this.#followers !== undefined && this.#followers.size > 0) {

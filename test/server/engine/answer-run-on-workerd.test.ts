@@ -124,4 +124,24 @@ describe('an answer shared by identical requests on workerd', () => {
     expect(provider.calls).toHaveLength(1)
     await expect(Promise.all(held)).resolves.toBeDefined()
   })
+
+  it('with waitUntil, the opener leaving after its follower aborts the upstream at once', async () => {
+    const channel = new Channel()
+    channel.push({ type: 'text', text: 'first ' })
+    const provider = fakeProvider([{ channel }])
+    const handler = await workerdHandler(provider, () => {})
+
+    const opener = bodyReader(await handler(post(streamHello)))
+    const follower = bodyReader(await handler(post(streamHello)))
+    expect(await follower.read()).toContain('"content":"first "')
+    await vi.advanceTimersByTimeAsync(50)
+
+    await follower.cancel()
+    await vi.advanceTimersByTimeAsync(50)
+    expect(provider.calls[0]?.aborted).toBe(false)
+    // Nothing more comes from the upstream: the opener's leaving alone ends it.
+    await opener.cancel()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(provider.calls[0]?.aborted).toBe(true)
+  })
 })
