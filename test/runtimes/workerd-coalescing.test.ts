@@ -24,8 +24,9 @@ let workers: StartedWorkers
 beforeAll(async () => {
   // `enable_request_signal`, as the README advises for Workers: without it, workerd sometimes
   // never tells the Worker that a client left mid-stream (no cancel of the response body within
-  // 20 s, in about 1 run in 12 of the first-asker test below), and the followers of that client's
-  // answer wait until idleTimeoutMs. The Worker without `waitUntil` runs both with and without it.
+  // 20 s, in about 1 run in 12 of the first-asker test below; with it, rarely). The followers of
+  // that client's answer no longer wait for that news: the opener's request reads for all of them.
+  // The Worker without `waitUntil` runs both with and without the flag.
   const worker = async (
     name: string,
     emulator: WorkersAIEmulator,
