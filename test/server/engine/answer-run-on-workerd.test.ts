@@ -28,6 +28,19 @@ async function workerdHandler(
   })
 }
 
+/**
+ * The handler with `waitUntil` (the promises it was given in `held`) on an upstream that has sent
+ * 'first ' and waits for the test to push more.
+ */
+async function withWaitUntil() {
+  const channel = new Channel()
+  channel.push({ type: 'text', text: 'first ' })
+  const provider = fakeProvider([{ channel }])
+  const held: Promise<unknown>[] = []
+  const handler = await workerdHandler(provider, (promise) => held.push(promise))
+  return { channel, provider, held, handler }
+}
+
 describe('an answer shared by identical requests on workerd', () => {
   beforeEach(() => {
     vi.useFakeTimers()
@@ -69,11 +82,7 @@ describe('an answer shared by identical requests on workerd', () => {
   })
 
   it("with waitUntil, the opener's request reads on for its follower: a whole answer, 1 upstream call", async () => {
-    const channel = new Channel()
-    channel.push({ type: 'text', text: 'first ' })
-    const provider = fakeProvider([{ channel }])
-    const held: Promise<unknown>[] = []
-    const handler = await workerdHandler(provider, (promise) => held.push(promise))
+    const { channel, provider, held, handler } = await withWaitUntil()
 
     const opener = await handler(post(streamHello))
     expect(opener.status).toBe(200)
@@ -100,11 +109,7 @@ describe('an answer shared by identical requests on workerd', () => {
   })
 
   it('with waitUntil, the upstream is aborted once the opener and its follower have both left, and not before', async () => {
-    const channel = new Channel()
-    channel.push({ type: 'text', text: 'first ' })
-    const provider = fakeProvider([{ channel }])
-    const held: Promise<unknown>[] = []
-    const handler = await workerdHandler(provider, (promise) => held.push(promise))
+    const { channel, provider, held, handler } = await withWaitUntil()
 
     const opener = bodyReader(await handler(post(streamHello)))
     const follower = bodyReader(await handler(post(streamHello)))
@@ -126,10 +131,7 @@ describe('an answer shared by identical requests on workerd', () => {
   })
 
   it('with waitUntil, the opener leaving after its follower aborts the upstream at once', async () => {
-    const channel = new Channel()
-    channel.push({ type: 'text', text: 'first ' })
-    const provider = fakeProvider([{ channel }])
-    const handler = await workerdHandler(provider, () => {})
+    const { provider, handler } = await withWaitUntil()
 
     const opener = bodyReader(await handler(post(streamHello)))
     const follower = bodyReader(await handler(post(streamHello)))
