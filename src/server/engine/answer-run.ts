@@ -12,6 +12,13 @@ import { ClientAbort } from './upstream-session'
 
 type BatchResult = IteratorResult<UpstreamEvent[], unknown>
 
+/**
+ * How often, on workerd, the request that opened an answer looks for a follower. Unhurried: until
+ * one joins, its own reads serve every follower; the look is for an opener whose client left
+ * without a word. Each look is CPU time billed to that request, for as long as the answer runs.
+ */
+const FOLLOWER_WATCH_MS = 250
+
 /** How an answer ended, for whoever counts (metrics, logs). */
 export type AnswerOutcome = 'complete' | 'error' | 'cancelled'
 
@@ -330,7 +337,8 @@ export class AnswerRun implements AnswerSource {
    */
   #watchForFollowers(): void {
     const clock = this.#options.clock ?? systemClock
-    void pollOwnTimer(clock, () => this.#closed || (this.#followers?.size ?? 0) > 0, 0).then(() => {
+    const followed = () => this.#closed || (this.#followers?.size ?? 0) > 0
+    void pollOwnTimer(clock, followed, 0, FOLLOWER_WATCH_MS).then(() => {
       if (!this.#closed && !this.#readingForAll) void this.#readForAll()
     })
   }

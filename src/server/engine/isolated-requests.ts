@@ -16,12 +16,13 @@ const POLL_MS = 10
 
 /**
  * Resolves on this request's own timer once `changed()` holds ('changed'), or once `idleMs` passed
- * without it ('idle'; 0: never). Every POLL_MS.
+ * without it ('idle'; 0: never). Every `everyMs` (POLL_MS by default).
  */
 export function pollOwnTimer(
   clock: Clock,
   changed: () => boolean,
   idleMs: number,
+  everyMs = POLL_MS,
 ): Promise<'changed' | 'idle'> {
   const since = clock.now()
   return new Promise((resolve) => {
@@ -30,9 +31,9 @@ export function pollOwnTimer(
       // The request driving the answer can be gone without a word (workerd cancelled it when its
       // client left, and no `waitUntil` held it): never wait for good.
       else if (idleMs > 0 && clock.now() - since >= idleMs) resolve('idle')
-      else clock.setTimeout(look, POLL_MS)
+      else clock.setTimeout(look, everyMs)
     }
-    clock.setTimeout(look, POLL_MS)
+    clock.setTimeout(look, everyMs)
   })
 }
 

@@ -108,27 +108,34 @@ describe('an answer shared by identical requests on workerd', () => {
     await expect(Promise.all(held)).resolves.toBeDefined()
   })
 
-  it('with waitUntil, the upstream is aborted once the opener and its follower have both left, and not before', async () => {
-    const { channel, provider, held, handler } = await withWaitUntil()
+  // The opener's request looks for followers every 250 ms, then reads for every reader.
+  it.each([
+    ['before', 50],
+    ['after', 300],
+  ])(
+    'with waitUntil, the upstream is aborted once the opener and its follower have both left, and not before (the opener leaves %s its request reads for both)',
+    async (_when, ms) => {
+      const { channel, provider, held, handler } = await withWaitUntil()
 
-    const opener = bodyReader(await handler(post(streamHello)))
-    const follower = bodyReader(await handler(post(streamHello)))
-    expect(await follower.read()).toContain('"content":"first "')
-    await vi.advanceTimersByTimeAsync(50)
+      const opener = bodyReader(await handler(post(streamHello)))
+      const follower = bodyReader(await handler(post(streamHello)))
+      expect(await follower.read()).toContain('"content":"first "')
+      await vi.advanceTimersByTimeAsync(ms)
 
-    await opener.cancel()
-    channel.push({ type: 'text', text: 'second ' })
-    await vi.advanceTimersByTimeAsync(50)
-    expect(await follower.read()).toContain('"content":"second "')
-    expect(provider.calls[0]?.aborted).toBe(false)
+      await opener.cancel()
+      channel.push({ type: 'text', text: 'second ' })
+      await vi.advanceTimersByTimeAsync(50)
+      expect(await follower.read()).toContain('"content":"second "')
+      expect(provider.calls[0]?.aborted).toBe(false)
 
-    await follower.cancel()
-    channel.push({ type: 'text', text: 'third ' })
-    await vi.advanceTimersByTimeAsync(50)
-    expect(provider.calls[0]?.aborted).toBe(true)
-    expect(provider.calls).toHaveLength(1)
-    await expect(Promise.all(held)).resolves.toBeDefined()
-  })
+      await follower.cancel()
+      channel.push({ type: 'text', text: 'third ' })
+      await vi.advanceTimersByTimeAsync(50)
+      expect(provider.calls[0]?.aborted).toBe(true)
+      expect(provider.calls).toHaveLength(1)
+      await expect(Promise.all(held)).resolves.toBeDefined()
+    },
+  )
 
   it('with waitUntil, the opener leaving after its follower aborts the upstream at once', async () => {
     const { provider, handler } = await withWaitUntil()
@@ -136,7 +143,8 @@ describe('an answer shared by identical requests on workerd', () => {
     const opener = bodyReader(await handler(post(streamHello)))
     const follower = bodyReader(await handler(post(streamHello)))
     expect(await follower.read()).toContain('"content":"first "')
-    await vi.advanceTimersByTimeAsync(50)
+    // Past the opener's look for followers: its request reads for both.
+    await vi.advanceTimersByTimeAsync(300)
 
     await follower.cancel()
     await vi.advanceTimersByTimeAsync(50)
