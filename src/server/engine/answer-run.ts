@@ -201,9 +201,12 @@ export class AnswerRun implements AnswerSource {
   /** The last read begun: whoever reads next for the followers waits for it (one read at a time). */
   #reading: Promise<unknown> | undefined
 
-  /** Settles once no read is in flight (a read may begin at once after: see #readForAll). */
-  #afterReadInFlight(): Promise<unknown> {
-    return this.#reading ? this.#reading.catch(() => {}) : Promise.resolve()
+  /** Settles once no read is in flight, and none began while it waited (one read at a time). */
+  async #afterReadInFlight(): Promise<void> {
+    for (let reading = this.#reading; reading !== undefined; reading = this.#reading) {
+      await reading.catch(() => {})
+      if (this.#reading === reading) return
+    }
   }
 
   /** What a read returns, handed to the followers first. */
@@ -303,9 +306,7 @@ export class AnswerRun implements AnswerSource {
       this.#leaderGone = true
       // On workerd the upstream body belongs to the request that opened it: no other request can
       // read it, so that request reads on for the followers (alive thanks to `waitUntil`).
-      if (ISOLATED_REQUESTS && this.#options.waitUntil && !this.#readingForAll) {
-        void this.#readForAll()
-      }
+      if (ISOLATED_REQUESTS && this.#options.waitUntil) void this.#readForAll()
       return
     }
     this.#cancel()
@@ -339,7 +340,7 @@ export class AnswerRun implements AnswerSource {
     const clock = this.#options.clock ?? systemClock
     const followed = () => this.#closed || (this.#followers?.size ?? 0) > 0
     void pollOwnTimer(clock, followed, 0, FOLLOWER_WATCH_MS).then(() => {
-      if (!this.#closed && !this.#readingForAll) void this.#readForAll()
+      if (!this.#closed) void this.#readForAll()
     })
   }
 
@@ -349,16 +350,13 @@ export class AnswerRun implements AnswerSource {
    * it alive past its client.
    */
   async #readForAll(): Promise<void> {
+    // Once: a second loop would read the upstream body while the first does.
+    if (this.#readingForAll) return
     this.#readingForAll = true
     try {
-      // One read at a time: the opener's read in flight, if any, ends first, and the opener's
-      // reading end (its client still there) takes over from the first read after it.
-      let reading = this.#reading
-      while (reading !== undefined) {
-        await reading.catch(() => {})
-        if (this.#reading === reading) break
-        reading = this.#reading
-      }
+      // The opener's read in flight, if any, ends first; its reading end (its client still
+      // there) takes over from the first read after it.
+      await this.#afterReadInFlight()
       if (!this.#leaderGone && !this.#closed) {
         this.#leader = new RunFollower(this, [], this.#options, true)
         this.#followers?.add(this.#leader)

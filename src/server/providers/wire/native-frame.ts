@@ -35,8 +35,9 @@ const NATIVE_EVENT = new RegExp(`data: ?${FRAME}\n\n`, 'y')
 
 /**
  * Reads the native frames at the start of `text`, an SSE stream's text from an event boundary
- * on, and hands their text to `push` (an empty one is skipped, as onMessage does): each match is an event
- * eventsource-parser would hand over as `{ data: <the frame> }`, whose text nativeFrameText reads.
+ * on, and hands their text to `push` (an empty one is skipped, as onMessage does): each match is
+ * an event eventsource-parser would hand over as `{ data: <the frame> }`, whose text
+ * nativeFrameText reads.
  * Returns where the first other thing begins (a partial frame, a comment, [DONE], any other
  * frame): the caller feeds the parser from there.
  *
