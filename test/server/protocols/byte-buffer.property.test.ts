@@ -11,7 +11,10 @@ class Probe extends ByteBuffer {
   }
 }
 
-type Step = { write: string } | { delta: [string, string, string] } | { take: true }
+type Step = ({ write: string } | { delta: [string, string, string] } | { take: true }) & {
+  /** Which of several buffers (streams) the step is for. */
+  on?: number
+}
 
 // Binary strings: lone surrogates and pairs included; long ones make the buffer grow mid-write.
 const text = fc.oneof(
@@ -55,6 +58,42 @@ describe('ByteBuffer (the bytes of one downstream chunk)', () => {
           expect(buffer.size).toBe(expected.length)
         }
         check()
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('keeps the bytes of every buffer apart when several write in turn (one staging area), and a taken chunk never changes', () => {
+    const anyStep = fc.tuple(step, fc.nat({ max: 3 })).map(([s, on]) => ({ ...s, on }))
+    fc.assert(
+      fc.property(fc.array(anyStep, { maxLength: 60 }), (steps) => {
+        const buffers = [new Probe(), new Probe(), new Probe(), new Probe()]
+        const expected: number[][] = [[], [], [], []]
+        const taken: Array<{ chunk: Uint8Array; bytes: number[] }> = []
+        const take = (on: number) => {
+          const chunk = (buffers[on] as Probe).take()
+          expect(Array.from(chunk)).toEqual(expected[on])
+          taken.push({ chunk, bytes: expected[on] as number[] })
+          expected[on] = []
+        }
+        for (const s of steps) {
+          const on = s.on ?? 0
+          const buffer = buffers[on] as Probe
+          if ('take' in s) take(on)
+          else if ('write' in s) {
+            buffer.write(s.write)
+            ;(expected[on] as number[]).push(...utf8.encode(s.write))
+          } else {
+            const [head, body, tail] = s.delta
+            buffer.delta(head, body, tail)
+            ;(expected[on] as number[]).push(
+              ...utf8.encode(`${head}${JSON.stringify(body)}${tail}`),
+            )
+          }
+          expect(buffer.size).toBe((expected[on] as number[]).length)
+        }
+        for (let on = 0; on < buffers.length; on++) take(on)
+        for (const { chunk, bytes } of taken) expect(Array.from(chunk)).toEqual(bytes)
       }),
       { numRuns: 300 },
     )
