@@ -225,10 +225,21 @@ async function attempt(options: OpenOptions, model: string): Promise<UpstreamSes
       sessionAffinity: options.sessionAffinity,
       signal: controller.signal,
     })
+    // The stream, then its first event, raced against the abort as one step: one listener per
+    // attempt, not one per step.
+    const opened = stream.then((events) => {
+      const opening = events[Symbol.asyncIterator]()
+      if (controller.signal.aborted) {
+        // We stopped waiting before it came (abort, timeout): released, never read.
+        opening.return?.().catch(() => {})
+        throw controller.signal.reason
+      }
+      iterator = opening
+      return opening.next()
+    })
     // A rejection after we stopped waiting (abort, timeout) must not surface as unhandled.
-    stream.catch(() => {})
-    iterator = (await raceAbort(stream, controller.signal))[Symbol.asyncIterator]()
-    const first = await raceAbort(iterator.next(), controller.signal)
+    opened.catch(() => {})
+    const first = await raceAbort(opened, controller.signal)
     if (first.done) {
       throw new UpstreamError('The upstream stream ended before its first event.', {
         kind: 'truncated',
@@ -237,7 +248,8 @@ async function attempt(options: OpenOptions, model: string): Promise<UpstreamSes
     clock.clearTimeout(timer)
     return new UpstreamSession(
       model,
-      iterator,
+      // Set before its first event was asked for.
+      iterator as AsyncIterator<UpstreamEvent>,
       first.value,
       controller,
       unlink,

@@ -240,22 +240,29 @@ export function createHttpHandler(
   return withCompression(serve, config.compression)
 }
 
-/** Resolves to the run when it opens within heartbeatMs, else undefined (start pinging). */
-async function firstByteOrHeartbeat(
+/**
+ * Resolves to the run when it opens within heartbeatMs, else undefined (start pinging). Rejects
+ * as the opening does, before then. One promise per stream start: no async function nor race.
+ */
+function firstByteOrHeartbeat(
   opening: Promise<AnswerSource>,
   engine: AnswerEngine,
 ): Promise<AnswerSource | undefined> {
   const { heartbeatMs, clock } = engine.config
   if (heartbeatMs <= 0) return opening
-  let timer: unknown
-  const late = new Promise<undefined>((resolve) => {
-    timer = clock.setTimeout(() => resolve(undefined), heartbeatMs)
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => resolve(undefined), heartbeatMs)
+    opening.then(
+      (run) => {
+        clock.clearTimeout(timer)
+        resolve(run)
+      },
+      (error: unknown) => {
+        clock.clearTimeout(timer)
+        reject(error)
+      },
+    )
   })
-  try {
-    return await Promise.race([opening, late])
-  } finally {
-    clock.clearTimeout(timer)
-  }
 }
 
 /**
