@@ -3,7 +3,7 @@
 // Samples its RSS.
 import { createAdaptorServer } from '@hono/node-server'
 import { loadBefore, loadOurs } from './ours.mjs'
-import { aiSdkRoute, naiveRoute } from './routes.mjs'
+import { aiSdkRoute, naiveHopRoute, naiveRoute } from './routes.mjs'
 
 // @hono/node-server logs the abort reason of every stream whose client left early; the benchmark
 // closes streams on purpose, so that one line is dropped (anything else still prints).
@@ -35,6 +35,8 @@ if (name === 'ours' || name === 'before') {
     cache: false,
   })
 } else if (name === 'naive') handler = naiveRoute(upstream)
+else if (name === 'naive-hop') handler = naiveHopRoute(upstream)
+else if (name === 'naive-hop-pad') handler = naiveHopRoute(upstream, 180)
 else handler = aiSdkRoute(upstream)
 
 let peakRss = process.memoryUsage.rss()
