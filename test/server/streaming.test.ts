@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { CopilotEdgeConfig } from '../../src/server'
+import type { CopilotEdgeConfig, Provider, UpstreamEvent } from '../../src/server'
 import { createCopilotEdgeHandler, UpstreamError } from '../../src/server'
 import { bodyReader, fakeClock } from './helpers/fake-clock'
 import { Channel, fakeProvider, httpError, text, withUsage } from './helpers/fake-provider'
@@ -212,6 +212,41 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
     expect((await response.json()).error).toMatchObject({ type: 'timeout_error', code: 'timeout' })
     expect(provider.calls).toHaveLength(1)
     expect(provider.calls[0]!.aborted).toBe(true)
+  })
+
+  it('releases a stream that comes after timeoutMs unread: its events are never asked for', async () => {
+    let asked = 0
+    let released = 0
+    const late: AsyncIterable<UpstreamEvent> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          asked++
+          return { done: true, value: undefined }
+        },
+        return: async () => {
+          released++
+          return { done: true, value: undefined }
+        },
+      }),
+    }
+    let open!: (events: AsyncIterable<UpstreamEvent>) => void
+    const provider: Provider = {
+      name: 'late',
+      stream: () => new Promise((resolve) => (open = resolve)),
+    }
+    const handler = createCopilotEdgeHandler({
+      provider,
+      clock: fakeClock(),
+      timeoutMs: 5000,
+      heartbeatMs: 0,
+      retry: false,
+    })
+    const pending = handler(post(hello))
+    await vi.advanceTimersByTimeAsync(5000)
+    expect((await pending).status).toBe(504)
+    open(late)
+    await vi.advanceTimersByTimeAsync(0)
+    expect({ asked, released }).toEqual({ asked: 0, released: 1 })
   })
 
   it('sends a timeout_error event when the upstream goes quiet for idleTimeoutMs mid-stream', async () => {
