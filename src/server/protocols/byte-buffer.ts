@@ -1,3 +1,5 @@
+import { ISOLATED_REQUESTS } from '../engine/isolated-requests'
+
 const textEncoder = new TextEncoder()
 
 /** Text as UTF-8 bytes, for the unchanging parts of an event that encoders compute once. */
@@ -47,12 +49,10 @@ function sliceCopy(bytes: Uint8Array, size: number): Uint8Array {
 function pooledCopy(): ((bytes: Uint8Array, size: number) => Uint8Array) | undefined {
   const scope = globalThis as {
     process?: { versions?: { node?: string; bun?: string; deno?: string } }
-    navigator?: { userAgent?: string }
     Buffer?: { allocUnsafe?: (size: number) => Uint8Array }
   }
   const versions = scope.process?.versions
-  if (!versions?.node || versions.bun || versions.deno) return undefined
-  if (scope.navigator?.userAgent === 'Cloudflare-Workers') return undefined
+  if (!versions?.node || versions.bun || versions.deno || ISOLATED_REQUESTS) return undefined
   const Buffer = scope.Buffer
   const allocUnsafe = Buffer?.allocUnsafe?.bind(Buffer)
   if (!allocUnsafe) return undefined
