@@ -68,6 +68,107 @@ export function naiveHopRoute(upstream, padBytes = 0) {
   }
 }
 
+/**
+ * The least a Chat Completions proxy of the native endpoint does, by hand: parse the request,
+ * call the native endpoint, wait for its first frame (to answer an upstream error with its
+ * status), then rewrite each native frame as a `chat.completion.chunk` event (role chunk first,
+ * finish chunk and `[DONE]` last), through a second web stream. No cache, retries, heartbeats,
+ * idle timeout, tools, usage or error events: a floor for ours' cost on the same bytes, not a
+ * usable proxy. Concurrency suite (only when named in BENCH_CONTENDERS) and concurrency-parts.
+ */
+export function minimalChatRoute(upstream) {
+  const encoder = new TextEncoder()
+  // The common native frame, read without JSON.parse (the escapes it excludes need no rewriting).
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids a raw one in a string
+  const PLAIN = /data: ?\{"response":"([^"\\\x00-\x1f]+)"(?:,"p":"[^"\\\x00-\x1f]*")?\}\n\n/y
+  return async (request) => {
+    const { messages } = await request.json()
+    const controller = new AbortController()
+    const up = await upstream.fetch(nativeURL(upstream), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${upstream.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages, stream: true }),
+      signal: controller.signal,
+    })
+    if (!up.ok || !up.body) return new Response(up.body, { status: up.status })
+    const reader = up.body.getReader()
+    const decoder = new TextDecoder()
+    const id = `chatcmpl-${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`
+    const head = `{"id":"${id}","object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":"${MODEL}","choices":[{"index":0,"delta":`
+    let n = 0
+    let tail = ''
+    let ended = false
+    const event = (delta, finish = 'null') =>
+      `id: ${++n}\ndata: ${head}${delta},"finish_reason":${finish}}]}\n\n`
+    /** One upstream read as our events (the text of a frame split across reads waits in `tail`). */
+    const rewrite = (bytes) => {
+      const text = tail + decoder.decode(bytes, { stream: true })
+      let out = ''
+      let at = 0
+      for (;;) {
+        PLAIN.lastIndex = at
+        const plain = PLAIN.exec(text)
+        if (plain) {
+          out += event(`{"content":${JSON.stringify(plain[1])}}`)
+          at = PLAIN.lastIndex
+          continue
+        }
+        const end = text.indexOf('\n\n', at)
+        if (end < 0) break
+        const data = text.slice(at, end).replace(/^data: ?/, '')
+        at = end + 2
+        if (data === '[DONE]') {
+          ended = true
+          return `${out}${event('{}', '"stop"')}data: [DONE]\n\n`
+        }
+        const response = JSON.parse(data).response
+        if (response) out += event(`{"content":${JSON.stringify(response)}}`)
+      }
+      tail = text.slice(at)
+      return out
+    }
+    // After [DONE]: the body read to its end, so that its connection is reused.
+    const drain = () =>
+      reader.read().then(
+        ({ done }) => done || drain(),
+        () => {},
+      )
+    let first = event('{"role":"assistant","content":""}')
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) ended = true
+      const out = done ? '' : rewrite(value)
+      first += out
+      if (out || ended) break
+    }
+    const body = new ReadableStream(
+      {
+        start(c) {
+          c.enqueue(encoder.encode(first))
+          if (ended) {
+            c.close()
+            drain()
+          }
+        },
+        pull(c) {
+          return reader.read().then(({ done, value }) => {
+            if (done) return c.close()
+            const out = rewrite(value)
+            if (out) c.enqueue(encoder.encode(out))
+            if (ended) {
+              c.close()
+              drain()
+            }
+          })
+        },
+        cancel: () => controller.abort(),
+      },
+      { highWaterMark: 1 },
+    )
+    return new Response(body, { headers: sseHeaders })
+  }
+}
+
 /** The AI SDK's documented route: streamText on an OpenAI-compatible provider → UI message stream. */
 export function aiSdkRoute(upstream) {
   if (aiSdk7)

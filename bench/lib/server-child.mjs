@@ -3,7 +3,7 @@
 // Samples its RSS.
 import { createAdaptorServer } from '@hono/node-server'
 import { loadBefore, loadOurs } from './ours.mjs'
-import { aiSdkRoute, naiveHopRoute, naiveRoute } from './routes.mjs'
+import { aiSdkRoute, minimalChatRoute, naiveHopRoute, naiveRoute } from './routes.mjs'
 
 // @hono/node-server logs the abort reason of every stream whose client left early; the benchmark
 // closes streams on purpose, so that one line is dropped (anything else still prints).
@@ -37,6 +37,7 @@ if (name === 'ours' || name === 'before') {
 } else if (name === 'naive') handler = naiveRoute(upstream)
 else if (name === 'naive-hop') handler = naiveHopRoute(upstream)
 else if (name === 'naive-hop-pad') handler = naiveHopRoute(upstream, 180)
+else if (name === 'minimal') handler = minimalChatRoute(upstream)
 else handler = aiSdkRoute(upstream)
 
 let peakRss = process.memoryUsage.rss()
@@ -46,6 +47,14 @@ const sampler = setInterval(() => {
 sampler.unref()
 
 const server = createAdaptorServer({ fetch: handler })
+// When each connection of a level was accepted, and the CPU spent by then (ms). Node accepts one
+// connection per event-loop turn, so the last streams of a burst wait for every turn before
+// theirs: the CPU spent until a level's late accepts is what its first-event p99 pays for.
+let accepts = []
+server.on('connection', () => {
+  const cpu = process.cpuUsage()
+  accepts.push([performance.now(), (cpu.user + cpu.system) / 1000])
+})
 // A backlog above Node's default 511, as a production server would set for bursts of 2,000.
 server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
   process.send({ type: 'ready', port: server.address().port })
@@ -58,8 +67,12 @@ process.on('message', (message) => {
       peakRss,
       memory: process.memoryUsage(),
       cpu: process.cpuUsage(),
+      accepts,
     })
-    if (message.resetPeak) peakRss = process.memoryUsage.rss()
+    if (message.resetPeak) {
+      peakRss = process.memoryUsage.rss()
+      accepts = []
+    }
   }
 })
 // A killed bench run closes the IPC channel: never outlive the parent.

@@ -177,6 +177,14 @@ export async function measureLevel(server, emulator, n, timeoutMs) {
   result.clientCpuMs = (clientCpu.user + clientCpu.system) / 1000
   result.peakRss = after.peakRss
   result.cpuMs = cpuMs(before.cpu, after.cpu)
+  // One server process (server-child.mjs): when it accepted the connection 99% of the streams
+  // waited for, from its first accept, and the CPU it spent until then.
+  if (after.accepts?.length >= n) {
+    const late = after.accepts[Math.ceil(n * 0.99) - 1]
+    const [time, cpu] = after.accepts[0]
+    result.acceptP99Ms = late[0] - time
+    result.acceptP99CpuMs = late[1] - cpu
+  }
   if (before.primaryCpu) {
     result.primaryCpuMs = cpuMs(before.primaryCpu, after.primaryCpu)
     result.workersCpuMs = after.workersCpu.map((cpu, i) => cpuMs(before.workersCpu[i], cpu))
