@@ -189,6 +189,52 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
     expect(provider.calls[0]!.aborted).toBe(true)
   })
 
+  it('ends the answer when the client cancels before reading a byte: upstream aborted, no timer left', async () => {
+    const channel = new Channel()
+    const { handler, provider } = setup([{ channel }], { cache: false })
+    channel.push({ type: 'text', text: 'a' })
+    const response = await handler(post(streamHello))
+    await response.body!.cancel()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(provider.calls[0]!.aborted).toBe(true)
+    expect(provider.calls[0]!.finished).toBe(true)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('ends the answer when the client disconnects before its body is read: upstream aborted, no timer left', async () => {
+    const channel = new Channel()
+    const { handler, provider } = setup([{ channel }], { cache: false })
+    channel.push({ type: 'text', text: 'a' })
+    const client = new AbortController()
+    const response = await handler(post(streamHello, {}, client.signal))
+    expect(response.status).toBe(200)
+    client.abort()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(provider.calls[0]!.aborted).toBe(true)
+    expect(provider.calls[0]!.finished).toBe(true)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('releases the upstream of an answer whose reader stopped for good by the next idle check, once the client is gone', async () => {
+    const channel = new Channel()
+    const { handler, provider } = setup([{ channel }], {
+      cache: false,
+      idleTimeoutMs: 3000,
+      heartbeatMs: 0,
+    })
+    channel.push({ type: 'text', text: 'a' })
+    const client = new AbortController()
+    const response = await handler(post(streamHello, {}, client.signal))
+    // An adapter that took the body's reader, then neither reads nor cancels it.
+    response.body!.getReader()
+    client.abort()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(provider.calls[0]!.aborted).toBe(true)
+    await vi.advanceTimersByTimeAsync(3000)
+    expect(provider.calls[0]!.finished).toBe(true)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
   it('turns a failure after the heartbeat started into an in-stream error event', async () => {
     const channel = new Channel()
     const { handler } = setup([{ channel }], { heartbeatMs: 1000, timeoutMs: 0, retry: false })

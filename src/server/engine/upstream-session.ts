@@ -81,6 +81,12 @@ export class UpstreamSession {
   // upstream read back, and that is not the upstream going quiet.
   #arm(ms: number): void {
     this.#watchdog = this.#clock.setTimeout(() => {
+      // Aborted from outside (the caller's signal) with nobody reading: released here, not
+      // watched for ever.
+      if (this.#controller.signal.aborted) {
+        this.abort()
+        return
+      }
       const since = this.#waitingSince
       const idle = since < 0 ? 0 : this.#clock.now() - since
       if (idle >= this.#idleTimeoutMs) {

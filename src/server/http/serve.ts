@@ -95,7 +95,14 @@ export function createHttpHandler(
     }
     // Aborted by the client's disconnect or by cancelling the response body.
     const abort = new AbortController()
-    const onClientAbort = () => abort.abort(new ClientAbort())
+    /** The SSE body, once returned: a client gone before anyone read it must still end it. */
+    let body$: ReadableStream<Uint8Array> | undefined
+    const onClientAbort = () => {
+      abort.abort(new ClientAbort())
+      // An adapter that locked the body cancels it when its socket closes; one that never read
+      // it (its client left first) does not, and nothing else would end the answer.
+      if (body$ && !body$.locked) body$.cancel().catch(() => {})
+    }
     httpRequest.signal?.addEventListener('abort', onClientAbort, { once: true })
     const unlink = () => httpRequest.signal?.removeEventListener('abort', onClientAbort)
     let protocol = fallbackProtocol
@@ -202,7 +209,7 @@ export function createHttpHandler(
         run = await firstByteOrHeartbeat(opening, engine)
       }
       const source = run ?? (opening as Promise<AnswerSource>)
-      const body$ = answerSseStream({
+      body$ = answerSseStream({
         run: trace ? tracedSource(source, trace, 'client_disconnect') : source,
         model: request.model,
         encoder: (model) => protocol.encoder(meta(model), decoded),

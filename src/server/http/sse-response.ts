@@ -194,8 +194,18 @@ export function answerSseStream(options: AnswerStreamOptions): ReadableStream<Ui
       },
       cancel() {
         end()
-        if (run) run.abort()
-        else options.abort()
+        if (run) {
+          run.abort()
+          return
+        }
+        // Cancelled before the first pull: the pending open is aborted, and the answer, when it
+        // exists already (or opens as the abort lands), ends too. Otherwise nothing would ever
+        // end it: its upstream iterator stayed open and its idle watchdog re-armed for ever.
+        options.abort()
+        void Promise.resolve(options.run).then(
+          (answer) => answer.abort(),
+          () => {},
+        )
       },
     },
     { highWaterMark: 1 },
