@@ -189,31 +189,28 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
     expect(provider.calls[0]!.aborted).toBe(true)
   })
 
-  it('ends the answer when the client cancels before reading a byte: upstream aborted, no timer left', async () => {
-    const channel = new Channel()
-    const { handler, provider } = setup([{ channel }], { cache: false })
-    channel.push({ type: 'text', text: 'a' })
-    const response = await handler(post(streamHello))
-    await response.body!.cancel()
-    await vi.advanceTimersByTimeAsync(0)
-    expect(provider.calls[0]!.aborted).toBe(true)
-    expect(provider.calls[0]!.finished).toBe(true)
-    expect(vi.getTimerCount()).toBe(0)
-  })
-
-  it('ends the answer when the client disconnects before its body is read: upstream aborted, no timer left', async () => {
-    const channel = new Channel()
-    const { handler, provider } = setup([{ channel }], { cache: false })
-    channel.push({ type: 'text', text: 'a' })
-    const client = new AbortController()
-    const response = await handler(post(streamHello, {}, client.signal))
-    expect(response.status).toBe(200)
-    client.abort()
-    await vi.advanceTimersByTimeAsync(0)
-    expect(provider.calls[0]!.aborted).toBe(true)
-    expect(provider.calls[0]!.finished).toBe(true)
-    expect(vi.getTimerCount()).toBe(0)
-  })
+  it.each([
+    ['cancels the body before reading a byte', (response: Response) => response.body!.cancel()],
+    [
+      'disconnects before its body is read',
+      (_: Response, client: AbortController) => client.abort(),
+    ],
+  ])(
+    'ends the answer when the client %s: upstream aborted, iterator released, no timer left',
+    async (_, leave) => {
+      const channel = new Channel()
+      const { handler, provider } = setup([{ channel }], { cache: false })
+      channel.push({ type: 'text', text: 'a' })
+      const client = new AbortController()
+      const response = await handler(post(streamHello, {}, client.signal))
+      expect(response.status).toBe(200)
+      await leave(response, client)
+      await vi.advanceTimersByTimeAsync(0)
+      expect(provider.calls[0]!.aborted).toBe(true)
+      expect(provider.calls[0]!.finished).toBe(true)
+      expect(vi.getTimerCount()).toBe(0)
+    },
+  )
 
   it('releases the upstream of an answer whose reader stopped for good by the next idle check, once the client is gone', async () => {
     const channel = new Channel()
