@@ -190,20 +190,29 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
   })
 
   it.each([
-    ['cancels the body before reading a byte', (response: Response) => response.body!.cancel()],
+    ['cancels the body before reading a byte', false, (r: Response) => r.body!.cancel()],
+    ['disconnects before its body is read', false, (_: Response, c: AbortController) => c.abort()],
     [
-      'disconnects before its body is read',
-      (_: Response, client: AbortController) => client.abort(),
+      'disconnects before its gzip body is read',
+      true,
+      (_: Response, c: AbortController) => c.abort(),
     ],
   ])(
     'ends the answer when the client %s: upstream aborted, iterator released, no timer left',
-    async (_, leave) => {
+    async (_, gzip, leave) => {
       const channel = new Channel()
-      const { handler, provider } = setup([{ channel }], { cache: false })
+      const { handler, provider } = setup([{ channel }], {
+        cache: false,
+        compression: gzip ? 'auto' : false,
+      })
       channel.push({ type: 'text', text: 'a' })
       const client = new AbortController()
-      const response = await handler(post(streamHello, {}, client.signal))
-      expect(response.status).toBe(200)
+      const headers = gzip ? { 'Accept-Encoding': 'gzip' } : {}
+      const response = await handler(post(streamHello, headers, client.signal))
+      expect([response.status, response.headers.get('content-encoding')]).toEqual([
+        200,
+        gzip ? 'gzip' : null,
+      ])
       await leave(response, client)
       await vi.advanceTimersByTimeAsync(0)
       expect(provider.calls[0]!.aborted).toBe(true)
