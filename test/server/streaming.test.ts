@@ -207,7 +207,7 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
       })
       channel.push({ type: 'text', text: 'a' })
       const client = new AbortController()
-      const headers = gzip ? { 'Accept-Encoding': 'gzip' } : {}
+      const headers: Record<string, string> = gzip ? { 'Accept-Encoding': 'gzip' } : {}
       const response = await handler(post(streamHello, headers, client.signal))
       expect([response.status, response.headers.get('content-encoding')]).toEqual([
         200,
