@@ -150,8 +150,10 @@ export function minimalChatRoute(upstream) {
             drain()
           }
         },
-        pull(c) {
-          return reader.read().then(({ done, value }) => {
+        // Reads until there is something to send: a pull that enqueues nothing is not called again.
+        async pull(c) {
+          for (;;) {
+            const { done, value } = await reader.read()
             if (done) return c.close()
             const out = rewrite(value)
             if (out) c.enqueue(encoder.encode(out))
@@ -159,7 +161,8 @@ export function minimalChatRoute(upstream) {
               c.close()
               drain()
             }
-          })
+            if (out || ended) return
+          }
         },
         cancel: () => controller.abort(),
       },
