@@ -301,25 +301,37 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
     expect({ asked, released }).toEqual({ asked: 0, released: 1 })
   })
 
-  it('sends a timeout_error event when the upstream goes quiet for idleTimeoutMs mid-stream', async () => {
-    const channel = new Channel()
-    const { handler, provider } = setup([{ channel }], { idleTimeoutMs: 3000, heartbeatMs: 0 })
-    channel.push({ type: 'text', text: 'a' })
-    const response = await handler(post(streamHello))
-    const body = bodyReader(response)
-    await body.read()
-    const rest = body.rest()
-    await vi.advanceTimersByTimeAsync(2000)
-    channel.push({ type: 'text', text: 'b' })
-    await vi.advanceTimersByTimeAsync(2999)
-    expect(provider.calls[0]!.aborted).toBe(false)
-    await vi.advanceTimersByTimeAsync(1)
-    expect(normalise(await rest)).toBe(
-      content(3, 'b') +
-        'data: {"error":{"message":"The upstream sent nothing for 3000 ms (idleTimeoutMs).","type":"timeout_error","code":"idle_timeout"}}\n\n',
-    )
-    expect(provider.calls[0]!.aborted).toBe(true)
-  })
+  // With timeoutMs ≤ idleTimeoutMs the first-byte timer goes on as the idle watchdog.
+  it.each([
+    ['its own timer', 30_000],
+    ['the first-byte timer, same length', 3000],
+    ['the first-byte timer, shorter', 1000],
+  ])(
+    'sends a timeout_error event when the upstream goes quiet for idleTimeoutMs mid-stream (watchdog: %s)',
+    async (_, timeoutMs) => {
+      const channel = new Channel()
+      const { handler, provider } = setup([{ channel }], {
+        idleTimeoutMs: 3000,
+        timeoutMs,
+        heartbeatMs: 0,
+      })
+      channel.push({ type: 'text', text: 'a' })
+      const response = await handler(post(streamHello))
+      const body = bodyReader(response)
+      await body.read()
+      const rest = body.rest()
+      await vi.advanceTimersByTimeAsync(2000)
+      channel.push({ type: 'text', text: 'b' })
+      await vi.advanceTimersByTimeAsync(2999)
+      expect(provider.calls[0]!.aborted).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(normalise(await rest)).toBe(
+        content(3, 'b') +
+          'data: {"error":{"message":"The upstream sent nothing for 3000 ms (idleTimeoutMs).","type":"timeout_error","code":"idle_timeout"}}\n\n',
+      )
+      expect(provider.calls[0]!.aborted).toBe(true)
+    },
+  )
 
   it('does not count a slow client against idleTimeoutMs (backpressure is not upstream silence)', async () => {
     const events = Array.from({ length: 3000 }, (_, i) => ({
