@@ -241,6 +241,17 @@ describe('timers: heartbeats, timeouts and retries (fake timers)', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it('answers a failure before the first byte with its status, and leaves no heartbeat running', async () => {
+    const channel = new Channel()
+    const { handler } = setup([{ channel }], { heartbeatMs: 1000, timeoutMs: 0, retry: false })
+    const pending = handler(post(streamHello))
+    await vi.advanceTimersByTimeAsync(500)
+    channel.fail(httpError(503))
+    const response = await pending
+    expect(response.status).toBe(502)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
   it('turns a failure after the heartbeat started into an in-stream error event', async () => {
     const channel = new Channel()
     const { handler } = setup([{ channel }], { heartbeatMs: 1000, timeoutMs: 0, retry: false })
