@@ -55,10 +55,6 @@ export class UpstreamSession {
   #watchdog: unknown
   #closed = false
 
-  /**
-   * `watchdog`: a running timer to take over as the idle watchdog, which calls `watch()` no later
-   * than `idleTimeoutMs` from now (the attempt's first-byte timer); else the session arms its own.
-   */
   constructor(
     model: string,
     iterator: AsyncIterator<UpstreamEvent>,
@@ -67,7 +63,6 @@ export class UpstreamSession {
     unlink: () => void,
     clock: Clock,
     idleTimeoutMs: number,
-    watchdog?: unknown,
   ) {
     this.model = model
     this.readsEndOnAbort =
@@ -78,39 +73,34 @@ export class UpstreamSession {
     this.#unlink = unlink
     this.#clock = clock
     this.#idleTimeoutMs = idleTimeoutMs
-    if (watchdog !== undefined) this.#watchdog = watchdog
-    else if (idleTimeoutMs > 0) this.#arm(idleTimeoutMs)
+    if (idleTimeoutMs > 0) this.#arm(idleTimeoutMs)
   }
 
   // One long-lived timer instead of one per event (events can be 200k per stream). Idle time only
   // counts while we wait for the upstream: a client that reads slowly (backpressure) holds the
   // upstream read back, and that is not the upstream going quiet.
   #arm(ms: number): void {
-    this.#watchdog = this.#clock.setTimeout(this.watch, ms)
-  }
-
-  /** The idle watchdog's check: ends an idle (or abandoned) session, else looks again later. */
-  readonly watch = (): void => {
-    if (this.#closed) return
-    // Aborted from outside (the caller's signal) with nobody reading: released here, not
-    // watched for ever.
-    if (this.#controller.signal.aborted) {
-      this.abort()
-      return
-    }
-    const since = this.#waitingSince
-    const idle = since < 0 ? 0 : this.#clock.now() - since
-    if (idle >= this.#idleTimeoutMs) {
-      this.abort(
-        new APIError(`The upstream sent nothing for ${this.#idleTimeoutMs} ms (idleTimeoutMs).`, {
-          status: 504,
-          type: 'timeout_error',
-          code: 'idle_timeout',
-        }),
-      )
-    } else {
-      this.#arm(this.#idleTimeoutMs - idle)
-    }
+    this.#watchdog = this.#clock.setTimeout(() => {
+      // Aborted from outside (the caller's signal) with nobody reading: released here, not
+      // watched for ever.
+      if (this.#controller.signal.aborted) {
+        this.abort()
+        return
+      }
+      const since = this.#waitingSince
+      const idle = since < 0 ? 0 : this.#clock.now() - since
+      if (idle >= this.#idleTimeoutMs) {
+        this.abort(
+          new APIError(`The upstream sent nothing for ${this.#idleTimeoutMs} ms (idleTimeoutMs).`, {
+            status: 504,
+            type: 'timeout_error',
+            code: 'idle_timeout',
+          }),
+        )
+      } else {
+        this.#arm(this.#idleTimeoutMs - idle)
+      }
+    }, ms)
   }
 
   /** The event that opened the session, once (the hot loop reads it without a promise). */
@@ -187,39 +177,50 @@ function asBatch(result: IteratorResult<UpstreamEvent>): IteratorResult<Upstream
   return result.done ? result : { done: false, value: [result.value] }
 }
 
-/**
- * One attempt: the provider's stream and its first event, or the first of: the caller's abort, the
- * first-byte timeout (`timeoutMs`). Hot path (one per stream start): one listener, on the caller's
- * signal, and one timer, which the session keeps as its idle watchdog when that fits; each ends
- * the wait itself instead of through a second listener on the attempt's own signal.
- */
+/** Aborts `controller` when `signal` does; returns the undo. */
+function link(signal: AbortSignal | undefined, controller: AbortController): () => void {
+  if (!signal) return () => {}
+  const onAbort = () => controller.abort(new ClientAbort())
+  if (signal.aborted) onAbort()
+  else signal.addEventListener('abort', onAbort, { once: true })
+  return () => signal.removeEventListener('abort', onAbort)
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
 async function attempt(options: OpenOptions, model: string): Promise<UpstreamSession> {
-  const { clock, timeoutMs, idleTimeoutMs, signal } = options
+  const { clock, timeoutMs } = options
   const controller = new AbortController()
-  /** Rejects the wait for the first event, once it exists. */
-  let stopWaiting: ((reason: unknown) => void) | undefined
-  const stop = (reason: unknown) => {
-    if (!controller.signal.aborted) controller.abort(reason)
-    stopWaiting?.(controller.signal.reason)
-  }
-  const onAbort = () => stop(new ClientAbort())
-  if (signal?.aborted) onAbort()
-  else signal?.addEventListener('abort', onAbort, { once: true })
-  const unlink = signal ? () => signal.removeEventListener('abort', onAbort) : () => {}
-  let session: UpstreamSession | undefined
+  const unlink = link(options.signal, controller)
   const timer =
     timeoutMs > 0
-      ? clock.setTimeout(() => {
-          if (session) session.watch()
-          else
-            stop(
+      ? clock.setTimeout(
+          () =>
+            controller.abort(
               new APIError(`The upstream sent no first byte within ${timeoutMs} ms (timeoutMs).`, {
                 status: 504,
                 type: 'timeout_error',
                 code: 'timeout',
               }),
-            )
-        }, timeoutMs)
+            ),
+          timeoutMs,
+        )
       : undefined
   let iterator: AsyncIterator<UpstreamEvent> | undefined
   try {
@@ -230,6 +231,8 @@ async function attempt(options: OpenOptions, model: string): Promise<UpstreamSes
       sessionAffinity: options.sessionAffinity,
       signal: controller.signal,
     })
+    // The stream, then its first event, raced against the abort as one step: one listener per
+    // attempt, not one per step.
     const opened = stream.then((events) => {
       const opening = events[Symbol.asyncIterator]()
       if (controller.signal.aborted) {
@@ -242,24 +245,14 @@ async function attempt(options: OpenOptions, model: string): Promise<UpstreamSes
     })
     // A rejection after we stopped waiting (abort, timeout) must not surface as unhandled.
     opened.catch(() => {})
-    const first = await new Promise<IteratorResult<UpstreamEvent>>((resolve, reject) => {
-      if (controller.signal.aborted) reject(controller.signal.reason)
-      else {
-        stopWaiting = reject
-        opened.then(resolve, reject)
-      }
-    })
-    stopWaiting = undefined
+    const first = await raceAbort(opened, controller.signal)
     if (first.done) {
       throw new UpstreamError('The upstream stream ended before its first event.', {
         kind: 'truncated',
       })
     }
-    // The first-byte timer fires within idleTimeoutMs from now when timeoutMs ≤ idleTimeoutMs: it
-    // goes on as the session's watchdog (one timer per stream start instead of two).
-    const keep = timer !== undefined && idleTimeoutMs > 0 && timeoutMs <= idleTimeoutMs
-    if (!keep) clock.clearTimeout(timer)
-    session = new UpstreamSession(
+    clock.clearTimeout(timer)
+    return new UpstreamSession(
       model,
       // Set before its first event was asked for.
       iterator as AsyncIterator<UpstreamEvent>,
@@ -267,10 +260,8 @@ async function attempt(options: OpenOptions, model: string): Promise<UpstreamSes
       controller,
       unlink,
       clock,
-      idleTimeoutMs,
-      keep ? timer : undefined,
+      options.idleTimeoutMs,
     )
-    return session
   } catch (error) {
     clock.clearTimeout(timer)
     unlink()
