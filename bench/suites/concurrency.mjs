@@ -14,6 +14,20 @@ const NAIVE_RATIO_GOALS = new Set([
   'worst inter-event gap p99',
 ])
 
+/**
+ * How often ours stays within `limit` times the pass-through on `field` when each contender's runs
+ * of a level are drawn again with replacement (2,000 draws, seeded): how firmly this run's runs
+ * support its verdict. It sees only the spread between runs of one process; a new run (another
+ * process, another machine state) moved the ratio more than that here (bench/README.md).
+ */
+function shareWithin(oursRuns, theirRuns, field, limit) {
+  const random = mulberry32(ORDER_SEED)
+  const draw = (runs) => median(runs.map(() => runs[Math.floor(random() * runs.length)][field]))
+  let within = 0
+  for (let i = 0; i < 2000; i++) if (draw(oursRuns) <= limit * draw(theirRuns)) within++
+  return within / 2000
+}
+
 /** Runs per level: more where a run is short and its percentiles noisy. */
 function repeatsAt(n, quick) {
   if (quick) return 1
@@ -28,7 +42,7 @@ function medianRun(runs) {
       errorKinds[kind] = (errorKinds[kind] ?? 0) + count
     }
   }
-  const merged = { runs: runs.length, errorKinds, errors: 0 }
+  const merged = { runs: runs.length, errorKinds, errors: 0, all: runs }
   for (const r of runs) merged.errors += r.errors
   for (const field of [
     'firstP50',
@@ -172,6 +186,10 @@ export async function run({ quick, before }) {
           if (s.name === 'naive' && NAIVE_RATIO_GOALS.has(metric) && (n === 100 || n === 1_000)) {
             row.goal = 'ours ≤ 1.25x naive'
             row.met = row.ratio <= 1.25
+            if (ours && r.runs > 1) {
+              const share = shareWithin(ours.get(n).all, r.all, field, 1.25)
+              row.note = `within in ${Math.round(share * 100)}% of resamples of the ${r.runs} runs`
+            }
           }
           rows.push(row)
         }
