@@ -1,6 +1,7 @@
-// Benchmark 5: concurrency. Each contender is served on node:http (@hono/node-server) in its own
-// process; the emulator runs in another, pacing tokens every 20 ms; this process is the client:
-// N concurrent streams over loopback, recording first-event and inter-event times per stream.
+// Benchmark 5: concurrency. Each contender is served on node:http (@hono/node-server) in processes
+// of its own (three in a full run, taking its runs in turn); the emulator runs in another, pacing
+// tokens every 20 ms; this process is the client: N concurrent streams over loopback, recording
+// first-event and inter-event times per stream.
 import { ask, stopAllChildren } from '../lib/children.mjs'
 import { BEFORE_LABEL } from '../lib/ours.mjs'
 import { mulberry32, ORDER_SEED, shuffle } from '../lib/prng.mjs'
@@ -26,6 +27,15 @@ function shareWithin(oursRuns, theirRuns, field, limit) {
   let within = 0
   for (let i = 0; i < 2000; i++) if (draw(oursRuns) <= limit * draw(theirRuns)) within++
   return within / 2000
+}
+
+/**
+ * Server processes per contender, taking a level's runs in turn. Identical builds of ours in
+ * separate processes differed by up to 25% in server CPU per level here (the pass-through's by up
+ * to 6%; bench/README.md), so with one process its luck would decide a contender's figures.
+ */
+function processesPer(quick) {
+  return quick ? 1 : 3
 }
 
 /** Runs per level: more where a run is short and its percentiles noisy. */
@@ -90,12 +100,17 @@ export async function run({ quick, before }) {
     const servers = []
     for (const c of names) {
       try {
-        servers.push({ ...c, ...(await startServer(c.name, emulator, { before })) })
+        const procs = []
+        for (let i = 0; i < processesPer(quick); i++) {
+          procs.push(await startServer(c.name, emulator, { before }))
+        }
+        // The first process also serves the one-at-a-time streams below.
+        servers.push({ ...c, ...procs[0], procs })
       } catch (error) {
         missing.push(`${c.label}: ${error.message}`)
       }
     }
-    for (const s of servers) await level(s.port, 20, 30_000) // warm-up
+    for (const s of servers) for (const p of s.procs) await level(p.port, 20, 30_000) // warm-up
     // One stream at a time, the servers taking turns by batches, so they see the same machine state.
     // Batches, not single streams: a process that idled while the others took their turn runs its
     // next request on cold caches, which measured ~40% more CPU per start (5.5 vs 3.9 ms here).
@@ -141,7 +156,8 @@ export async function run({ quick, before }) {
       const runs = new Map(servers.map((s) => [s.name, []]))
       for (let r = 0; r < repeatsAt(n, quick); r++) {
         for (const s of shuffle([...servers], random)) {
-          runs.get(s.name).push(await measureLevel(s, emulator, n, 60_000))
+          const proc = s.procs[r % s.procs.length]
+          runs.get(s.name).push(await measureLevel(proc, emulator, n, 60_000))
         }
       }
       for (const s of servers) measured.get(s.name).set(n, medianRun(runs.get(s.name)))
@@ -208,7 +224,7 @@ export async function run({ quick, before }) {
   }
   const notes = [
     `CPU split (2 cores shared by three processes and the rest of the machine): ${split.join('; ')}`,
-    `emulator in its own process pacing ${tokens} tokens every ${tokenDelayMs} ms per stream; each server in its own process (backlog 4096); client: node:http in the bench process, no keep-alive, all streams opened at once; each level run ${levels.map((n) => `${repeatsAt(n, quick)}x at ${n.toLocaleString('en-US')}`).join(', ')}, the servers taking turns, every figure the median of its runs (errors: the sum)`,
+    `emulator in its own process pacing ${tokens} tokens every ${tokenDelayMs} ms per stream; each contender in ${processesPer(quick)} server process${processesPer(quick) > 1 ? 'es taking its runs in turn' : ''} (backlog 4096); client: node:http in the bench process, no keep-alive, all streams opened at once; each level run ${levels.map((n) => `${repeatsAt(n, quick)}x at ${n.toLocaleString('en-US')}`).join(', ')}, the servers taking turns, every figure the median of its runs (errors: the sum)`,
   ]
   return { rows, notes, missing }
 }
