@@ -35,7 +35,7 @@ function shareWithin(oursRuns, theirRuns, field, limit) {
  * to 6%; bench/README.md), so with one process its luck would decide a contender's figures.
  */
 function processesPer(quick) {
-  return quick ? 1 : 3
+  return quick ? 1 : Number(process.env.BENCH_PROCESSES ?? 3)
 }
 
 /** Runs per level: more where a run is short and its percentiles noisy. */
