@@ -18,8 +18,8 @@ const NAIVE_RATIO_GOALS = new Set([
 /**
  * How often ours stays within `limit` times the pass-through on `field` when each contender's runs
  * of a level are drawn again with replacement (2,000 draws, seeded): how firmly this run's runs
- * support its verdict. It sees only the spread between runs of one process; a new run (another
- * process, another machine state) moved the ratio more than that here (bench/README.md).
+ * support its verdict. It sees only the spread between this run's runs; a new run, minutes later,
+ * moved the ratio more than that here (bench/README.md).
  */
 function shareWithin(oursRuns, theirRuns, field, limit) {
   const random = mulberry32(ORDER_SEED)
