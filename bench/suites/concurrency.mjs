@@ -1,5 +1,5 @@
-// Benchmark 5: concurrency. Each contender is served on node:http (@hono/node-server) in processes
-// of its own (three in a full run, taking its runs in turn); the emulator runs in another, pacing
+// Benchmark 5: concurrency. Each contender is served on node:http (@hono/node-server) in a process
+// of its own (BENCH_PROCESSES: several, taking its runs in turn); the emulator runs in another, pacing
 // tokens every 20 ms; this process is the client: N concurrent streams over loopback, recording
 // first-event and inter-event times per stream.
 import { ask, stopAllChildren } from '../lib/children.mjs'
@@ -30,12 +30,35 @@ function shareWithin(oursRuns, theirRuns, field, limit) {
 }
 
 /**
- * Server processes per contender, taking a level's runs in turn. Identical builds of ours in
- * separate processes differed by up to 25% in server CPU per level here (the pass-through's by up
- * to 6%; bench/README.md), so with one process its luck would decide a contender's figures.
+ * Server processes per contender (BENCH_PROCESSES, default one), taking a level's runs in turn.
+ * More than one makes each process idle longer between its runs: with three per contender (nine
+ * servers) ~10 s at 100 streams, past the ~8 s after which V8's memory reducer shrinks an idle
+ * heap, and a process's next burst then cost ~45–50% more CPU, ours and the pass-through alike
+ * (bench/README.md). Three processes were meant to spread the luck of one; the spread between
+ * processes that motivated them was measured with processes idling between their turns too.
  */
 function processesPer(quick) {
-  return quick ? 1 : Number(process.env.BENCH_PROCESSES ?? 3)
+  return quick ? 1 : Number(process.env.BENCH_PROCESSES ?? 1)
+}
+
+/**
+ * Streams each server process serves, in levels of 100, before its runs count. V8 optimises a
+ * function only once it has run enough, and a stream's start runs many functions once each: a
+ * process that had served ~300 streams spent ~2x the CPU per stream it spends after ~3,000 (in
+ * process, ours and the minimal proxy alike), and ours, with more code to optimise, longer. With
+ * the 20-stream warm-up this replaced, the 100-stream runs were each process's streams ~20–320 and
+ * measured that warm-up: ours / naive server CPU 1.22x and 1.45x after 220 streams, 1.05x after
+ * 1,000, 0.97x and 1.04x after 2,500 (bench/README.md). The first level of 100 is kept apart and
+ * reported as a fresh process's ("fresh" rows): what a newly started instance does with a burst.
+ */
+const WARM_STREAMS = 1_000
+const WARM_LEVEL = 100
+
+/** A level's name in the rows: its size, or the fresh processes' first level. */
+function levelName(n) {
+  return n === 'fresh'
+    ? `${WARM_LEVEL} streams, a fresh process`
+    : `${n.toLocaleString('en-US')} streams`
 }
 
 /** Runs per level: more where a run is short and its percentiles noisy. */
@@ -110,7 +133,18 @@ export async function run({ quick, before }) {
         missing.push(`${c.label}: ${error.message}`)
       }
     }
-    for (const s of servers) for (const p of s.procs) await level(p.port, 20, 30_000) // warm-up
+    // Warm-up: connections first, then WARM_STREAMS per process, the processes taking turns; the
+    // first level of each is measured as the fresh process's.
+    for (const s of servers) for (const p of s.procs) await level(p.port, 20, 30_000)
+    const fresh = new Map(servers.map((s) => [s.name, []]))
+    for (let i = 0; i < WARM_STREAMS / WARM_LEVEL; i++) {
+      for (const s of servers) {
+        for (const p of s.procs) {
+          if (i === 0) fresh.get(s.name).push(await measureLevel(p, emulator, WARM_LEVEL, 60_000))
+          else await level(p.port, WARM_LEVEL, 60_000)
+        }
+      }
+    }
     // One stream at a time, the servers taking turns by batches, so they see the same machine state.
     // Batches, not single streams: a process that idled while the others took their turn runs its
     // next request on cold caches, which measured ~40% more CPU per start (5.5 vs 3.9 ms here).
@@ -150,7 +184,9 @@ export async function run({ quick, before }) {
     // (ours 136–293 ms, the pass-through 113–242 ms, 8 runs each, quiet machine), so a single run's
     // ratio was mostly noise. Shuffled, not rotated: a rotation always ran ours right after the
     // AI SDK's run and the pass-through right after ours (see interleave in stats.mjs).
-    measured = new Map(servers.map((s) => [s.name, new Map()]))
+    measured = new Map(
+      servers.map((s) => [s.name, new Map([['fresh', medianRun(fresh.get(s.name))]])]),
+    )
     const random = mulberry32(ORDER_SEED)
     for (const n of levels) {
       const runs = new Map(servers.map((s) => [s.name, []]))
@@ -163,7 +199,11 @@ export async function run({ quick, before }) {
       for (const s of servers) measured.get(s.name).set(n, medianRun(runs.get(s.name)))
     }
     const ours = measured.get('ours')
-    for (const n of levels) {
+    // A fresh process's first level of 100 goes beside the measured level of 100.
+    const shown = levels.includes(WARM_LEVEL)
+      ? levels.flatMap((n) => (n === WARM_LEVEL ? [n, 'fresh'] : [n]))
+      : [...levels, 'fresh']
+    for (const n of shown) {
       const metrics = [
         ['errors', 'errors', '', (r) => r.errors],
         ['first event p50', 'ms', 'firstP50'],
@@ -186,7 +226,7 @@ export async function run({ quick, before }) {
             : undefined
           const row = {
             bench,
-            metric: `${metric} @ ${n.toLocaleString('en-US')} streams`,
+            metric: `${metric} @ ${levelName(n)}`,
             contender: s.label,
             value,
             unit: unit === 'errors' ? '' : unit,
@@ -218,13 +258,13 @@ export async function run({ quick, before }) {
   for (const [name, byLevel] of measured ?? []) {
     for (const [n, r] of byLevel) {
       split.push(
-        `${name} @ ${n}: ${(r.wallMs / 1000).toFixed(1)} s wall; CPU server ${(r.cpuMs / 1000).toFixed(1)} s, emulator ${(r.emulatorCpuMs / 1000).toFixed(1)} s, client ${(r.clientCpuMs / 1000).toFixed(1)} s`,
+        `${name} @ ${levelName(n)}: ${(r.wallMs / 1000).toFixed(1)} s wall; CPU server ${(r.cpuMs / 1000).toFixed(1)} s, emulator ${(r.emulatorCpuMs / 1000).toFixed(1)} s, client ${(r.clientCpuMs / 1000).toFixed(1)} s`,
       )
     }
   }
   const notes = [
     `CPU split (2 cores shared by three processes and the rest of the machine): ${split.join('; ')}`,
-    `emulator in its own process pacing ${tokens} tokens every ${tokenDelayMs} ms per stream; each contender in ${processesPer(quick)} server process${processesPer(quick) > 1 ? 'es taking its runs in turn' : ''} (backlog 4096); client: node:http in the bench process, no keep-alive, all streams opened at once; each level run ${levels.map((n) => `${repeatsAt(n, quick)}x at ${n.toLocaleString('en-US')}`).join(', ')}, the servers taking turns, every figure the median of its runs (errors: the sum)`,
+    `emulator in its own process pacing ${tokens} tokens every ${tokenDelayMs} ms per stream; each contender in ${processesPer(quick)} server process${processesPer(quick) > 1 ? 'es taking its runs in turn' : ''} (backlog 4096); client: node:http in the bench process, no keep-alive, all streams opened at once; each process first served ${WARM_STREAMS.toLocaleString('en-US')} streams in levels of ${WARM_LEVEL} (the first of them measured: "a fresh process"); each level run ${levels.map((n) => `${repeatsAt(n, quick)}x at ${n.toLocaleString('en-US')}`).join(', ')}, the servers taking turns, every figure the median of its runs (errors: the sum)`,
   ]
   return { rows, notes, missing }
 }
