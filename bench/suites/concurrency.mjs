@@ -42,22 +42,21 @@ function processesPer(quick) {
 }
 
 /**
- * Streams each server process serves, in levels of 100, before its runs count. V8 optimises a
- * function only once it has run enough, and a stream's start runs many functions once each: a
- * process that had served ~300 streams spent ~2x the CPU per stream it spends after ~3,000 (in
- * process, ours and the minimal proxy alike), and ours, with more code to optimise, longer. With
- * the 20-stream warm-up this replaced, the 100-stream runs were each process's streams ~20–320 and
- * measured that warm-up: ours / naive server CPU 1.22x and 1.45x after 220 streams, 1.05x after
- * 1,000, 0.97x and 1.04x after 2,500 (bench/README.md). The first level of 100 is kept apart and
- * reported as a fresh process's ("fresh" rows): what a newly started instance does with a burst.
+ * Streams each server process serves before its runs count: a level of FRESH_LEVEL (measured),
+ * then levels of WARM_LEVEL (fewer seconds than levels of 100 for the same streams). V8 is still
+ * optimising a stream's functions over a process's first ~2,000 streams: in process, a stream cost
+ * ~2.5x its settled CPU after 300 served, ours and the minimal proxy alike. With the 20-stream
+ * warm-up this replaced, every 100-stream run was some process's streams ~20–320. The fresh level
+ * is reported apart ("fresh" rows): what a newly started instance does with its first burst.
  */
-const WARM_STREAMS = 1_000
-const WARM_LEVEL = 100
+const WARM_STREAMS = 2_500
+const FRESH_LEVEL = 100
+const WARM_LEVEL = 400
 
 /** A level's name in the rows: its size, or the fresh processes' first level. */
 function levelName(n) {
   return n === 'fresh'
-    ? `${WARM_LEVEL} streams, a fresh process`
+    ? `${FRESH_LEVEL} streams, a fresh process`
     : `${n.toLocaleString('en-US')} streams`
 }
 
@@ -133,17 +132,17 @@ export async function run({ quick, before }) {
         missing.push(`${c.label}: ${error.message}`)
       }
     }
-    // Warm-up: connections first, then WARM_STREAMS per process, the processes taking turns; the
-    // first level of each is measured as the fresh process's.
+    // Warm-up, the processes taking turns: connections first, then each process's fresh level
+    // (measured), then the rest of WARM_STREAMS in levels of WARM_LEVEL.
     for (const s of servers) for (const p of s.procs) await level(p.port, 20, 30_000)
     const fresh = new Map(servers.map((s) => [s.name, []]))
-    for (let i = 0; i < WARM_STREAMS / WARM_LEVEL; i++) {
-      for (const s of servers) {
-        for (const p of s.procs) {
-          if (i === 0) fresh.get(s.name).push(await measureLevel(p, emulator, WARM_LEVEL, 60_000))
-          else await level(p.port, WARM_LEVEL, 60_000)
-        }
+    for (const s of servers) {
+      for (const p of s.procs) {
+        fresh.get(s.name).push(await measureLevel(p, emulator, FRESH_LEVEL, 60_000))
       }
+    }
+    for (let served = FRESH_LEVEL; served < WARM_STREAMS; served += WARM_LEVEL) {
+      for (const s of servers) for (const p of s.procs) await level(p.port, WARM_LEVEL, 60_000)
     }
     // One stream at a time, the servers taking turns by batches, so they see the same machine state.
     // Batches, not single streams: a process that idled while the others took their turn runs its
@@ -200,8 +199,8 @@ export async function run({ quick, before }) {
     }
     const ours = measured.get('ours')
     // A fresh process's first level of 100 goes beside the measured level of 100.
-    const shown = levels.includes(WARM_LEVEL)
-      ? levels.flatMap((n) => (n === WARM_LEVEL ? [n, 'fresh'] : [n]))
+    const shown = levels.includes(FRESH_LEVEL)
+      ? levels.flatMap((n) => (n === FRESH_LEVEL ? [n, 'fresh'] : [n]))
       : [...levels, 'fresh']
     for (const n of shown) {
       const metrics = [
@@ -264,7 +263,7 @@ export async function run({ quick, before }) {
   }
   const notes = [
     `CPU split (2 cores shared by three processes and the rest of the machine): ${split.join('; ')}`,
-    `emulator in its own process pacing ${tokens} tokens every ${tokenDelayMs} ms per stream; each contender in ${processesPer(quick)} server process${processesPer(quick) > 1 ? 'es taking its runs in turn' : ''} (backlog 4096); client: node:http in the bench process, no keep-alive, all streams opened at once; each process first served ${WARM_STREAMS.toLocaleString('en-US')} streams in levels of ${WARM_LEVEL} (the first of them measured: "a fresh process"); each level run ${levels.map((n) => `${repeatsAt(n, quick)}x at ${n.toLocaleString('en-US')}`).join(', ')}, the servers taking turns, every figure the median of its runs (errors: the sum)`,
+    `emulator in its own process pacing ${tokens} tokens every ${tokenDelayMs} ms per stream; each contender in ${processesPer(quick)} server process${processesPer(quick) > 1 ? 'es taking its runs in turn' : ''} (backlog 4096); client: node:http in the bench process, no keep-alive, all streams opened at once; each process first served ${WARM_STREAMS.toLocaleString('en-US')} streams: a level of ${FRESH_LEVEL} (measured: "a fresh process"), then levels of ${WARM_LEVEL}; each level run ${levels.map((n) => `${repeatsAt(n, quick)}x at ${n.toLocaleString('en-US')}`).join(', ')}, the servers taking turns, every figure the median of its runs (errors: the sum)`,
   ]
   return { rows, notes, missing }
 }
