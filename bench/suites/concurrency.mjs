@@ -133,10 +133,12 @@ export async function run({ quick, before }) {
       }
     }
     // Warm-up, the processes taking turns: connections first, then each process's fresh level
-    // (measured), then the rest of WARM_STREAMS in levels of WARM_LEVEL.
+    // (measured, the contenders in a seeded random order), then the rest of WARM_STREAMS in levels
+    // of WARM_LEVEL.
     for (const s of servers) for (const p of s.procs) await level(p.port, 20, 30_000)
+    const random = mulberry32(ORDER_SEED)
     const fresh = new Map(servers.map((s) => [s.name, []]))
-    for (const s of servers) {
+    for (const s of shuffle([...servers], random)) {
       for (const p of s.procs) {
         fresh.get(s.name).push(await measureLevel(p, emulator, FRESH_LEVEL, 60_000))
       }
@@ -186,7 +188,6 @@ export async function run({ quick, before }) {
     measured = new Map(
       servers.map((s) => [s.name, new Map([['fresh', medianRun(fresh.get(s.name))]])]),
     )
-    const random = mulberry32(ORDER_SEED)
     for (const n of levels) {
       const runs = new Map(servers.map((s) => [s.name, []]))
       for (let r = 0; r < repeatsAt(n, quick); r++) {
