@@ -7,7 +7,8 @@ import { createWorkersAIProvider } from '../../../src/server/providers/workers-a
 import { NATIVE } from './fixtures'
 import { collect, collectUntilError } from './helpers'
 
-// Real fetch against a real node:http server on loopback: what the upstream sees when we abort,
+// A real node:http server on loopback, reached through each transport: node:http (the default on
+// Node) and fetch (config `fetch`, and every other runtime). What the upstream sees when we abort,
 // break, or when the connection drops.
 
 interface Upstream {
@@ -64,7 +65,15 @@ function sseHead(res: ServerResponse): void {
   res.flushHeaders()
 }
 
-describe('Workers AI provider over loopback HTTP', () => {
+const TRANSPORTS = [
+  ['node:http (the default on Node)', undefined],
+  ['fetch', (input: string, init: RequestInit) => fetch(input, init)],
+] as const
+
+describe.each(TRANSPORTS)('Workers AI provider over loopback HTTP, through %s', (_name, fetch) => {
+  const provider = (baseURL: string, apiKey = 'k') =>
+    createWorkersAIProvider({ accountId: 'acc', apiKey, baseURL, ...(fetch ? { fetch } : {}) })
+
   it('streams a native body written frame by frame', async () => {
     let seenPath = ''
     const { baseURL } = await upstream((req, res) => {
@@ -79,8 +88,8 @@ describe('Workers AI provider over loopback HTTP', () => {
       }
       write()
     })
-    const provider = createWorkersAIProvider({ accountId: 'acc', apiKey: 'k', baseURL })
-    expect(await collect(await provider.stream(request()))).toEqual(NATIVE.events)
+    const workersAI = provider(baseURL)
+    expect(await collect(await workersAI.stream(request()))).toEqual(NATIVE.events)
     expect(seenPath).toBe('/client/v4/accounts/acc/ai/run/@cf/meta/llama-3.1-8b-instruct')
   })
 
@@ -90,8 +99,8 @@ describe('Workers AI provider over loopback HTTP', () => {
       res.write('data: {"response":"a"}\n\n')
     })
     const controller = new AbortController()
-    const provider = createWorkersAIProvider({ accountId: 'acc', apiKey: 'k', baseURL: up.baseURL })
-    const iterator = (await provider.stream(request(controller.signal)))[Symbol.asyncIterator]()
+    const workersAI = provider(up.baseURL)
+    const iterator = (await workersAI.stream(request(controller.signal)))[Symbol.asyncIterator]()
     expect(await iterator.next()).toEqual({ done: false, value: { type: 'text', text: 'a' } })
     const pending = iterator.next()
     controller.abort()
@@ -104,8 +113,8 @@ describe('Workers AI provider over loopback HTTP', () => {
       sseHead(res)
       res.write('data: {"response":"a"}\n\n')
     })
-    const provider = createWorkersAIProvider({ accountId: 'acc', apiKey: 'k', baseURL: up.baseURL })
-    for await (const event of await provider.stream(request())) {
+    const workersAI = provider(up.baseURL)
+    for await (const event of await workersAI.stream(request())) {
       expect(event).toEqual({ type: 'text', text: 'a' })
       break
     }
@@ -117,8 +126,8 @@ describe('Workers AI provider over loopback HTTP', () => {
       sseHead(res)
       res.write('data: {"response":"a"}\n\n', () => setTimeout(() => res.socket?.destroy(), 10))
     })
-    const provider = createWorkersAIProvider({ accountId: 'acc', apiKey: 'k', baseURL })
-    const { events, error } = await collectUntilError(await provider.stream(request()))
+    const workersAI = provider(baseURL)
+    const { events, error } = await collectUntilError(await workersAI.stream(request()))
     expect(events).toEqual([{ type: 'text', text: 'a' }])
     expect(error).toMatchObject({ name: 'UpstreamError', kind: 'network' })
   })
@@ -127,17 +136,18 @@ describe('Workers AI provider over loopback HTTP', () => {
     const { baseURL, server } = await upstream(() => {})
     await new Promise<void>((resolve) => server.close(() => resolve()))
     servers.splice(servers.indexOf(server), 1)
-    const provider = createWorkersAIProvider({
-      accountId: 'acc',
-      apiKey: 'secret-key-xyz',
-      baseURL,
-    })
-    const error = await provider.complete(request()).then(
-      () => undefined,
-      (e: Error) => e,
-    )
+    const error = await provider(baseURL, 'secret-key-xyz')
+      .complete(request())
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      )
     expect(error).toMatchObject({ name: 'UpstreamError', kind: 'network' })
-    expect(error?.message).toMatch(/^Workers AI could not be reached: fetch failed/)
+    expect(error?.message).toMatch(
+      fetch
+        ? /^Workers AI could not be reached: fetch failed/
+        : /^Workers AI could not be reached: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
+    )
     expect(error?.message).not.toContain('secret-key-xyz')
   })
 })

@@ -8,6 +8,7 @@ import { errorInfoFromJSON, redact } from './error-body'
 import { nativeFrameText, readNativeEvents } from './native-frame'
 import { createToolCallId } from './tool-call-id'
 import { messageOf } from './upstream-http'
+import type { ChunkReader, ChunkSource } from './upstream-transport'
 import { Utf8Chunks } from './utf8-chunks'
 import {
   argumentsText,
@@ -39,7 +40,7 @@ const DEFAULT_MAX_BUFFER = 1024 * 1024
  * parsed from the current read at once (see `UpstreamBatchIterator`).
  */
 export function normalizeStream(
-  body: ReadableStream<Uint8Array>,
+  body: ChunkSource,
   options: NormalizeStreamOptions = {},
 ): AsyncIterableIterator<UpstreamEvent> & UpstreamBatchIterator {
   return new StreamNormalizer(body, options)
@@ -86,7 +87,7 @@ type State = 'open' | 'ending' | 'draining' | 'closed'
 const MAX_DRAIN_BYTES = 64 * 1024
 
 class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, UpstreamBatchIterator {
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>
+  private readonly reader: ChunkReader
   private readonly decoder = new Utf8Chunks()
   private readonly parser: EventSourceParser
   private readonly signal: AbortSignal | undefined
@@ -122,7 +123,7 @@ class StreamNormalizer implements AsyncIterableIterator<UpstreamEvent>, Upstream
   private readonly template = new ContentTemplate()
   private nextToolIndex = 0
 
-  constructor(body: ReadableStream<Uint8Array>, options: NormalizeStreamOptions) {
+  constructor(body: ChunkSource, options: NormalizeStreamOptions) {
     this.reader = body.getReader()
     this.signal = options.signal
     this[READS_END_ON_ABORT] = options.signal

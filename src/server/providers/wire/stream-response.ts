@@ -5,6 +5,7 @@ import { errorInfoFromJSON } from './error-body'
 import { normalizeStream } from './normalize-stream'
 import { completionFromBody } from './parse-completion'
 import { envelopeError, readJSON } from './upstream-http'
+import type { UpstreamResponse } from './upstream-transport'
 
 export interface StreamResponseOptions {
   signal: AbortSignal
@@ -24,7 +25,7 @@ export interface StreamResponseOptions {
  * replayed as a synthetic stream. Anything else is read as SSE.
  */
 export async function eventsFromResponse(
-  response: Response,
+  response: UpstreamResponse,
   options: StreamResponseOptions,
 ): Promise<AsyncIterable<UpstreamEvent>> {
   const contentType = response.headers.get('content-type') ?? ''

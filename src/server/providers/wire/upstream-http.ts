@@ -1,12 +1,14 @@
 import { UpstreamError } from '../provider'
 import { parseErrorBody, redact } from './error-body'
 import { parseRetryAfter } from './retry-after'
+import type { Transport, UpstreamResponse } from './upstream-transport'
 import { statusForWorkersAICode } from './workers-ai-error-codes'
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 
 export interface PostJSONOptions {
-  fetch: FetchLike
+  /** A configured `fetch`, or defaultTransport. */
+  transport: Transport
   url: string
   headers: Record<string, string>
   body: unknown
@@ -18,18 +20,18 @@ export interface PostJSONOptions {
 }
 
 /**
- * POSTs a JSON body and resolves with a 2xx `Response`. A non-2xx answer rejects with an
+ * POSTs a JSON body and resolves with a 2xx answer. A non-2xx answer rejects with an
  * `UpstreamError` of kind `http`; a fetch rejection with kind `network`, except an abort of
  * `signal`, which propagates unchanged so the caller can tell an abort from a failure.
  */
-export async function postJSON(options: PostJSONOptions): Promise<Response> {
+export async function postJSON(options: PostJSONOptions): Promise<UpstreamResponse> {
   const { signal, label, secret } = options
   // Serialised outside the try: a body that cannot be serialised (too deep, a cycle) is the
   // caller's problem and must not pass for a (retryable) network failure.
   const body = JSON.stringify(options.body)
-  let response: Response
+  let response: UpstreamResponse
   try {
-    response = await options.fetch(options.url, {
+    response = await options.transport(options.url, {
       method: 'POST',
       headers: options.headers,
       body,
@@ -48,7 +50,7 @@ export async function postJSON(options: PostJSONOptions): Promise<Response> {
 
 /** Turns a non-2xx answer into an `UpstreamError` (reads the body; never includes the secret). */
 async function errorFromResponse(
-  response: Response,
+  response: UpstreamResponse,
   options: { signal: AbortSignal; label: string; secret?: string },
 ): Promise<UpstreamError> {
   let text = ''
@@ -91,7 +93,7 @@ export function envelopeError(
 
 /** Reads a 2xx body as JSON: a read failure is `network` (an abort propagates), bad JSON `malformed`. */
 export async function readJSON(
-  response: Response,
+  response: UpstreamResponse,
   options: { signal: AbortSignal; label: string },
 ): Promise<unknown> {
   let text: string
@@ -123,6 +125,3 @@ export function messageOf(error: unknown): string {
   }
   return String(error)
 }
-
-/** `globalThis.fetch`, looked up at call time so a stub installed later still applies. */
-export const defaultFetch: FetchLike = (input, init) => globalThis.fetch(input, init)

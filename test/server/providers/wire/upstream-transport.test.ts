@@ -1,0 +1,83 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { defaultTransport } from '../../../../src/server/providers/wire/upstream-transport'
+
+// Which HTTP client carries an upstream request when no `fetch` is configured. Node's fetch sends
+// `sec-fetch-mode: cors` on every request; node:http sends no such header: the upstream tells them
+// apart.
+
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1')
+const globals = globalThis as unknown as Record<symbol, unknown>
+
+let server: Server | undefined
+afterEach(async () => {
+  vi.unstubAllGlobals()
+  const open = server
+  server = undefined
+  if (!open) return
+  open.closeAllConnections()
+  await new Promise<void>((resolve) => open.close(() => resolve()))
+})
+
+/** A server recording each request's headers; answers `ok`. */
+async function upstream(): Promise<{ url: string; seen: IncomingHttpHeaders[] }> {
+  const seen: IncomingHttpHeaders[] = []
+  server = createServer((req, res) => {
+    seen.push(req.headers)
+    res.end('ok')
+  })
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}/`, seen }
+}
+
+const init = () => ({
+  method: 'POST' as const,
+  headers: { 'content-type': 'application/json' },
+  body: '{}',
+  signal: new AbortController().signal,
+})
+
+describe('the default upstream transport', () => {
+  it("goes through node:http on Node while fetch is Node's own", async () => {
+    const { url, seen } = await upstream()
+    // Node's fetch has set up its own dispatcher by now: that one is not the user's.
+    await (await fetch(url, init())).text()
+    const response = await defaultTransport(url, init())
+    expect(await response.text()).toBe('ok')
+    expect(response).not.toBeInstanceOf(Response)
+    expect(seen.map((headers) => headers['sec-fetch-mode'])).toEqual(['cors', undefined])
+  })
+
+  it('uses a replaced globalThis.fetch (a stub installed after this module loaded)', async () => {
+    const stub = vi.fn(async () => new Response('stubbed'))
+    vi.stubGlobal('fetch', stub)
+    const sent = init()
+    const response = await defaultTransport('http://127.0.0.1:9/x', sent)
+    expect(await response.text()).toBe('stubbed')
+    expect(stub).toHaveBeenCalledWith('http://127.0.0.1:9/x', sent)
+  })
+
+  it("keeps to fetch when undici's global dispatcher is a proxy", async () => {
+    const { url, seen } = await upstream()
+    await (await fetch(url, init())).text()
+    const own = globals[GLOBAL_DISPATCHER] as { dispatch(...args: unknown[]): boolean }
+    let dispatched = 0
+    // What `setGlobalDispatcher(new ProxyAgent(...))` leaves there, forwarding to Node's own.
+    class ProxyAgent {
+      dispatch(...args: unknown[]): boolean {
+        dispatched++
+        return own.dispatch(...args)
+      }
+    }
+    globals[GLOBAL_DISPATCHER] = new ProxyAgent()
+    try {
+      expect(await (await defaultTransport(url, init())).text()).toBe('ok')
+    } finally {
+      globals[GLOBAL_DISPATCHER] = own
+    }
+    expect(dispatched).toBe(1)
+    expect(seen.map((headers) => headers['sec-fetch-mode'])).toEqual(['cors', 'cors'])
+  })
+})
