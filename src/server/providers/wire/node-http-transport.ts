@@ -16,16 +16,22 @@ const DONE: ReadableStreamReadResult<Uint8Array> = Object.freeze({ done: true, v
 
 /**
  * Upstream requests through node:http(s) with a keep-alive pool (Node only; see defaultTransport
- * for why). Like Node's own global agents (and undici's 4 s keep-alive), an idle socket waits a
- * few seconds for the next request; a socket in use never times out here: the engine's idle
- * timeout watches the answer.
+ * for why). Like undici's pool behind Node's fetch: an idle socket waits 4 s for the next request,
+ * and every socket a burst opened may wait (Node's agents keep 256 by default); a socket in use
+ * never times out here: the engine's idle timeout watches the answer.
  */
 export function createNodeHttpTransport(
   { http, https }: NodeHttpModules,
   /** More agent options (a test's own CA). */
   agentOptions: Https.AgentOptions = {},
 ): Transport {
-  const options = { keepAlive: true, scheduling: 'lifo' as const, timeout: 4_000, ...agentOptions }
+  const options = {
+    keepAlive: true,
+    scheduling: 'lifo' as const,
+    timeout: 4_000,
+    maxFreeSockets: Number.POSITIVE_INFINITY,
+    ...agentOptions,
+  }
   const plain = new http.Agent(options)
   const secure = new https.Agent(options)
   return (url, init) =>

@@ -154,6 +154,15 @@ describe('node:http transport', () => {
     expect(up.connections).toBe(1)
   })
 
+  it('keeps every connection of a burst for the next one, past node:http agents’ 256', async () => {
+    const up = await upstream((_req, res) => setTimeout(() => res.end('ok'), 20))
+    const burst = () =>
+      Promise.all(Array.from({ length: 300 }, async () => (await transport(up.url, post())).text()))
+    await burst()
+    await burst()
+    expect(up.connections).toBe(300)
+  })
+
   it('cancel ends a pending read with done and closes the connection', async () => {
     const up = await upstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
