@@ -73,8 +73,10 @@ export function naiveHopRoute(upstream, padBytes = 0) {
  * call the native endpoint, wait for its first frame (to answer an upstream error with its
  * status), then rewrite each native frame as a `chat.completion.chunk` event (role chunk first,
  * finish chunk and `[DONE]` last), through a second web stream. No cache, retries, heartbeats,
- * idle timeout, tools, usage or error events: a floor for ours' cost on the same bytes, not a
- * usable proxy. Concurrency suite (only when named in BENCH_CONTENDERS) and concurrency-parts.
+ * idle timeout, tools, usage or error events, and Node's fetch to the upstream: the floor of ours'
+ * cost on the same bytes while ours used fetch too (on Node ours now reads its upstream through
+ * node:http, cheaper than any fetch-based route), not a usable proxy. Concurrency suite (only when
+ * named in BENCH_CONTENDERS) and concurrency-parts.
  */
 export function minimalChatRoute(upstream) {
   const encoder = new TextEncoder()

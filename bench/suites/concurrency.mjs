@@ -103,8 +103,8 @@ export async function run({ quick, before }) {
     { name: 'ours', label: 'ours: handler on @hono/node-server' },
     ...(before ? [{ name: 'before', label: BEFORE_LABEL }] : []),
     { name: 'naive', label: 'naive pass-through' },
-    // Only when named in BENCH_CONTENDERS: the least a Chat Completions proxy does (routes.mjs),
-    // the floor of ours' cost on the same bytes.
+    // Only when named in BENCH_CONTENDERS: the least a Chat Completions proxy does over fetch
+    // (routes.mjs).
     ...(process.env.BENCH_CONTENDERS?.split(',').includes('minimal')
       ? [{ name: 'minimal', label: 'minimal Chat Completions proxy (by hand)' }]
       : []),

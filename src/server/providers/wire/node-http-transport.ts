@@ -14,6 +14,9 @@ export interface NodeHttpModules {
 
 const DONE: ReadableStreamReadResult<Uint8Array> = Object.freeze({ done: true, value: undefined })
 
+/** Statuses fetch follows (with `Location`); rare for an API: such a request is sent again by fetch. */
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
+
 /**
  * Upstream requests through node:http(s) with a keep-alive pool (Node only; see defaultTransport
  * for why). Like undici's pool behind Node's fetch: an idle socket waits 4 s for the next request,
@@ -22,18 +25,23 @@ const DONE: ReadableStreamReadResult<Uint8Array> = Object.freeze({ done: true, v
  */
 export function createNodeHttpTransport(
   { http, https }: NodeHttpModules,
-  /** More agent options (a test's own CA). */
-  agentOptions: Https.AgentOptions = {},
+  options: {
+    /** Asked again for a request answered with a redirect: fetch follows redirects, node:http not. */
+    follow: Transport
+    /** More agent options (a test's own CA). */
+    agent?: Https.AgentOptions
+  },
 ): Transport {
-  const options = {
+  const { follow } = options
+  const agentOptions = {
     keepAlive: true,
     scheduling: 'lifo' as const,
     timeout: 4_000,
     maxFreeSockets: Number.POSITIVE_INFINITY,
-    ...agentOptions,
+    ...options.agent,
   }
-  const plain = new http.Agent(options)
-  const secure = new https.Agent(options)
+  const plain = new http.Agent(agentOptions)
+  const secure = new https.Agent(agentOptions)
   return (url, init) =>
     new Promise<UpstreamResponse>((resolve, reject) => {
       const tls = url.startsWith('https:')
@@ -47,7 +55,14 @@ export function createNodeHttpTransport(
         signal,
       })
       request.on('error', (error) => reject(signal.aborted ? signal.reason : error))
-      request.on('response', (message) => resolve(new NodeUpstreamResponse(message)))
+      request.on('response', (message) => {
+        if (message.headers.location !== undefined && REDIRECTS.has(message.statusCode ?? 0)) {
+          message.resume()
+          resolve(follow(url, init))
+        } else {
+          resolve(new NodeUpstreamResponse(message))
+        }
+      })
       request.end(init.body)
     })
 }

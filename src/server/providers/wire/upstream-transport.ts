@@ -69,9 +69,12 @@ function envProxy(): boolean {
 }
 
 const nodeModules = nodeHttpModules()
-const nodeHttp = nodeModules && !envProxy() ? createNodeHttpTransport(nodeModules) : undefined
 /** Node's own fetch, as found when this module loaded. */
-const nodeFetch = nodeHttp ? globalThis.fetch : undefined
+const nodeFetch = nodeModules && !envProxy() ? globalThis.fetch : undefined
+const nodeHttp =
+  nodeModules && nodeFetch
+    ? createNodeHttpTransport(nodeModules, { follow: (url, init) => nodeFetch(url, init) })
+    : undefined
 
 /**
  * Whether the user left Node's fetch as Node set it up. Anything they changed is honoured by
@@ -87,11 +90,11 @@ function fetchIsNodes(): boolean {
 /**
  * The upstream's HTTP when no `fetch` is configured. On Node, while fetch is Node's own, node:http
  * with a keep-alive pool: Node's fetch builds a WHATWG Request, Response and web stream per call
- * and a promise-wrapped read per network chunk, which on Node 20 cost ~1.9 ms of CPU per stream
- * of 50 tokens against ~0.8 ms through node:http, and ~0.85 ms against ~0.35 ms per stream
- * start (100 concurrent streams from the emulator, bench/README.md). Elsewhere, and whenever the
- * user changed fetch, `globalThis.fetch`, looked up at call time so a stub installed later still
- * applies.
+ * and a promise-wrapped web stream read per network chunk. Reading 100 concurrent streams from the
+ * emulator cost a Node 20 process 4.3–5.0 ms of CPU per 50-token stream through fetch against
+ * 2.6 ms through node:http, and 0.85–1.2 ms against 0.35 ms per 1-token stream (bench/README.md).
+ * Elsewhere, and whenever the user changed fetch, `globalThis.fetch`, looked up at call time so a
+ * stub installed later still applies.
  */
 export const defaultTransport: Transport = (url, init) =>
   nodeHttp !== undefined && fetchIsNodes() ? nodeHttp(url, init) : globalThis.fetch(url, init)

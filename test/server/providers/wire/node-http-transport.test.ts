@@ -62,7 +62,10 @@ async function upstream(handle: Handle, tls?: { key: string; cert: string }): Pr
   }
 }
 
-const transport = createNodeHttpTransport({ http, https })
+const transport = createNodeHttpTransport(
+  { http, https },
+  { follow: (url, init) => fetch(url, init) },
+)
 
 function post(body = '{"a":1}', signal = new AbortController().signal): UpstreamRequestInit {
   return { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal }
@@ -161,6 +164,24 @@ describe('node:http transport', () => {
     await burst()
     await burst()
     expect(up.connections).toBe(300)
+  })
+
+  it('a redirected request is asked again through fetch, which follows it', async () => {
+    const seen: string[] = []
+    const up = await upstream((req, res) => {
+      let body = ''
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString()
+      })
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`)
+        if (req.url === '/v1/run') res.writeHead(308, { location: '/v2/run' }).end()
+        else res.end('moved')
+      })
+    })
+    const response = await transport(up.url, post('{"q":1}'))
+    expect(await response.text()).toBe('moved')
+    expect(seen).toEqual(['POST /v1/run {"q":1}', 'POST /v1/run {"q":1}', 'POST /v2/run {"q":1}'])
   })
 
   it('cancel ends a pending read with done and closes the connection', async () => {
@@ -307,7 +328,10 @@ describe('node:http transport over TLS', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       res.end('data: [DONE]\n\n')
     }, tls)
-    const trusting = createNodeHttpTransport({ http, https }, { ca: tls.cert })
+    const trusting = createNodeHttpTransport(
+      { http, https },
+      { follow: (url, init) => fetch(url, init), agent: { ca: tls.cert } },
+    )
     expect(await (await trusting(up.url, post())).text()).toBe('data: [DONE]\n\n')
     expect(await (await trusting(up.url, post())).text()).toBe('data: [DONE]\n\n')
     expect(up.connections).toBe(1)
