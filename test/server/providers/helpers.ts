@@ -1,3 +1,7 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import type { UpstreamEvent } from '../../../src/server/providers/provider'
 
 const encoder = new TextEncoder()
@@ -149,4 +153,61 @@ export function recordingFetch(respond: (call: RecordedCall) => Response | Promi
     return respond(call)
   }
   return { fetch, calls }
+}
+
+export interface LoopbackUpstream {
+  /** `http://127.0.0.1:<port>`, or `https://localhost:<port>` with TLS. */
+  origin: string
+  /** Connections accepted so far. */
+  readonly connections: number
+  /** Resolves when a request's connection closed before its answer ended. */
+  closedEarly: Promise<void>
+  /** Stops listening at once (a refused connection from then on). */
+  close(): Promise<void>
+}
+
+const upstreams = new Set<Server>()
+
+/**
+ * A real node:http (or, with `tls`, node:https) server on 127.0.0.1 and a free port, answering with
+ * `handle`. Close them all with `closeLoopbackUpstreams` in an afterEach.
+ */
+export async function loopbackUpstream(
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+  tls?: { key: string; cert: string },
+): Promise<LoopbackUpstream> {
+  let connections = 0
+  let closedEarly!: () => void
+  const closed = new Promise<void>((resolve) => {
+    closedEarly = resolve
+  })
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    res.on('close', () => {
+      if (!res.writableEnded) closedEarly()
+    })
+    handle(req, res)
+  }
+  const server = tls ? createHttpsServer(tls, onRequest) : createServer(onRequest)
+  server.on(tls ? 'secureConnection' : 'connection', () => connections++)
+  upstreams.add(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    origin: tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
+    get connections() {
+      return connections
+    },
+    closedEarly: closed,
+    close: () => closeServer(server),
+  }
+}
+
+export async function closeLoopbackUpstreams(): Promise<void> {
+  await Promise.all([...upstreams].map(closeServer))
+}
+
+function closeServer(server: Server): Promise<void> {
+  upstreams.delete(server)
+  server.closeAllConnections()
+  return new Promise<void>((resolve) => server.close(() => resolve()))
 }

@@ -1,54 +1,20 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ProviderRequest } from '../../../src/server/providers/provider'
 import { createWorkersAIProvider } from '../../../src/server/providers/workers-ai'
 import { NATIVE } from './fixtures'
-import { collect, collectUntilError } from './helpers'
+import { closeLoopbackUpstreams, collect, collectUntilError, loopbackUpstream } from './helpers'
 
 // A real node:http server on loopback, reached through each transport: node:http (the default on
 // Node) and fetch (config `fetch`, and every other runtime). What the upstream sees when we abort,
 // break, or when the connection drops.
 
-interface Upstream {
-  baseURL: string
-  /** Resolves when the upstream sees its request's connection close before the answer ended. */
-  closedEarly: Promise<void>
-  server: Server
-}
+afterEach(closeLoopbackUpstreams)
 
-const servers: Server[] = []
-
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections()
-          server.close(() => resolve())
-        }),
-    ),
-  )
-})
-
-async function upstream(
-  handle: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<Upstream> {
-  let closedEarly!: () => void
-  const closed = new Promise<void>((resolve) => {
-    closedEarly = resolve
-  })
-  const server = createServer((req, res) => {
-    res.on('close', () => {
-      if (!res.writableEnded) closedEarly()
-    })
-    handle(req, res)
-  })
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return { baseURL: `http://127.0.0.1:${port}/client/v4`, closedEarly: closed, server }
+/** An upstream whose Workers AI REST base is `baseURL`. */
+async function upstream(handle: Parameters<typeof loopbackUpstream>[0]) {
+  const up = await loopbackUpstream(handle)
+  return { ...up, baseURL: `${up.origin}/client/v4` }
 }
 
 function request(signal: AbortSignal = new AbortController().signal): ProviderRequest {
@@ -133,9 +99,8 @@ describe.each(TRANSPORTS)('Workers AI provider over loopback HTTP, through %s', 
   })
 
   it('a refused connection is a network error that does not mention the key', async () => {
-    const { baseURL, server } = await upstream(() => {})
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-    servers.splice(servers.indexOf(server), 1)
+    const { baseURL, close } = await upstream(() => {})
+    await close()
     const error = await provider(baseURL, 'secret-key-xyz')
       .complete(request())
       .then(

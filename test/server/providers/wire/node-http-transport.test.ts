@@ -2,64 +2,22 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import * as http from 'node:http'
 import * as https from 'node:https'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createNodeHttpTransport } from '../../../../src/server/providers/wire/node-http-transport'
 import type { UpstreamRequestInit } from '../../../../src/server/providers/wire/upstream-transport'
+import { closeLoopbackUpstreams, loopbackUpstream } from '../helpers'
 
 // The node:http transport against real servers on loopback (plain and TLS): what it sends, how it
 // reads, and what the upstream sees when it cancels, aborts or when the connection drops.
 
-type Handle = (req: http.IncomingMessage, res: http.ServerResponse) => void
+afterEach(closeLoopbackUpstreams)
 
-interface Upstream {
-  url: string
-  /** Connections the server accepted. */
-  readonly connections: number
-  /** Resolves when a request's connection closed before its answer ended. */
-  closedEarly: Promise<void>
-}
-
-const servers: http.Server[] = []
-
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections()
-          server.close(() => resolve())
-        }),
-    ),
-  )
-})
-
-async function upstream(handle: Handle, tls?: { key: string; cert: string }): Promise<Upstream> {
-  let connections = 0
-  let closedEarly!: () => void
-  const closed = new Promise<void>((resolve) => {
-    closedEarly = resolve
-  })
-  const onRequest: Handle = (req, res) => {
-    res.on('close', () => {
-      if (!res.writableEnded) closedEarly()
-    })
-    handle(req, res)
-  }
-  const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest)
-  server.on(tls ? 'secureConnection' : 'connection', () => connections++)
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `${tls ? 'https' : 'http'}://${tls ? 'localhost' : '127.0.0.1'}:${port}/v1/run`,
-    get connections() {
-      return connections
-    },
-    closedEarly: closed,
-  }
+/** An upstream answering at `url` (`{origin}/v1/run`). */
+async function upstream(...args: Parameters<typeof loopbackUpstream>) {
+  const up = await loopbackUpstream(...args)
+  return Object.assign(up, { url: `${up.origin}/v1/run` })
 }
 
 const transport = createNodeHttpTransport(
@@ -242,7 +200,7 @@ describe('node:http transport', () => {
 
   it('a refused connection rejects with the connect error', async () => {
     const up = await upstream(() => {})
-    await new Promise<void>((resolve) => servers.pop()?.close(() => resolve()))
+    await up.close()
     await expect(transport(up.url, post())).rejects.toThrow(/^connect ECONNREFUSED 127\.0\.0\.1:/)
   })
 

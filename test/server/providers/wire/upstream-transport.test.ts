@@ -1,7 +1,7 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders } from 'node:http'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { defaultTransport } from '../../../../src/server/providers/wire/upstream-transport'
+import { closeLoopbackUpstreams, loopbackUpstream } from '../helpers'
 
 // Which HTTP client carries an upstream request when no `fetch` is configured. Node's fetch sends
 // `sec-fetch-mode: cors` on every request; node:http sends no such header: the upstream tells them
@@ -10,26 +10,19 @@ import { defaultTransport } from '../../../../src/server/providers/wire/upstream
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1')
 const globals = globalThis as unknown as Record<symbol, unknown>
 
-let server: Server | undefined
 afterEach(async () => {
   vi.unstubAllGlobals()
-  const open = server
-  server = undefined
-  if (!open) return
-  open.closeAllConnections()
-  await new Promise<void>((resolve) => open.close(() => resolve()))
+  await closeLoopbackUpstreams()
 })
 
 /** A server recording each request's headers; answers `ok`. */
 async function upstream(): Promise<{ url: string; seen: IncomingHttpHeaders[] }> {
   const seen: IncomingHttpHeaders[] = []
-  server = createServer((req, res) => {
+  const { origin } = await loopbackUpstream((req, res) => {
     seen.push(req.headers)
     res.end('ok')
   })
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}/`, seen }
+  return { url: `${origin}/`, seen }
 }
 
 const init = () => ({
