@@ -68,9 +68,22 @@ function envProxy(): boolean {
   return Boolean(process.env.NODE_USE_ENV_PROXY) || process.execArgv.includes('--use-env-proxy')
 }
 
+/**
+ * `globalThis.fetch` when it is Node's own: its source loads Node's bundled undici (Node 20, 22 and
+ * 24 alike). A fetch the user installed before this module loaded (a wrapper, a polyfill) is not,
+ * and keeps every request.
+ */
+function nodesOwnFetch(): typeof fetch | undefined {
+  const fetch = globalThis.fetch
+  if (typeof fetch !== 'function') return undefined
+  return Function.prototype.toString.call(fetch).includes('internal/deps/undici')
+    ? fetch
+    : undefined
+}
+
 const nodeModules = nodeHttpModules()
 /** Node's own fetch, as found when this module loaded. */
-const nodeFetch = nodeModules && !envProxy() ? globalThis.fetch : undefined
+const nodeFetch = nodeModules && !envProxy() ? nodesOwnFetch() : undefined
 const nodeHttp =
   nodeModules && nodeFetch
     ? createNodeHttpTransport(nodeModules, { follow: (url, init) => nodeFetch(url, init) })

@@ -52,6 +52,18 @@ describe('the default upstream transport', () => {
     expect(stub).toHaveBeenCalledWith('http://127.0.0.1:9/x', sent)
   })
 
+  it('uses a fetch installed before this module loaded (a wrapper of Node’s own)', async () => {
+    const { url, seen } = await upstream()
+    const own = globalThis.fetch
+    const wrapper = vi.fn((input: string, init: RequestInit) => own(input, init))
+    vi.stubGlobal('fetch', wrapper)
+    vi.resetModules()
+    const fresh = await import('../../../../src/server/providers/wire/upstream-transport')
+    expect(await (await fresh.defaultTransport(url, init())).text()).toBe('ok')
+    expect(wrapper).toHaveBeenCalledTimes(1)
+    expect(seen.map((headers) => headers['sec-fetch-mode'])).toEqual(['cors'])
+  })
+
   it("keeps to fetch when undici's global dispatcher is a proxy", async () => {
     const { url, seen } = await upstream()
     await (await fetch(url, init())).text()
