@@ -68,21 +68,29 @@ function envProxy(): boolean {
   return Boolean(process.env.NODE_USE_ENV_PROXY) || process.execArgv.includes('--use-env-proxy')
 }
 
+type MaybeWrapped = typeof fetch & { __nextPatched?: boolean; _nextOriginalFetch?: typeof fetch }
+
 /**
- * `globalThis.fetch` when it is Node's own: its source loads Node's bundled undici (Node 20, 22 and
- * 24 alike). A fetch the user installed before this module loaded (a wrapper, a polyfill) is not,
- * and keeps every request.
+ * The fetch a `globalThis.fetch` stands for: Next.js's wrapper counts as the fetch it wraps (it
+ * adds caching and tracing to GET requests, nothing an upstream POST uses, and says so with
+ * `__nextPatched`, whenever Next.js installs it).
+ */
+function unwrapped(given: MaybeWrapped | undefined): typeof fetch | undefined {
+  return given?.__nextPatched ? given._nextOriginalFetch : given
+}
+
+/**
+ * Node's own fetch, if `globalThis.fetch` stands for it when this module loads: its source loads
+ * Node's bundled undici (Node 20, 22 and 24 alike). A fetch the user installed before (a wrapper,
+ * a polyfill) is not, and keeps every request.
  */
 function nodesOwnFetch(): typeof fetch | undefined {
-  const fetch = globalThis.fetch
-  if (typeof fetch !== 'function') return undefined
-  return Function.prototype.toString.call(fetch).includes('internal/deps/undici')
-    ? fetch
-    : undefined
+  const own = unwrapped(globalThis.fetch)
+  if (typeof own !== 'function') return undefined
+  return Function.prototype.toString.call(own).includes('internal/deps/undici') ? own : undefined
 }
 
 const nodeModules = nodeHttpModules()
-/** Node's own fetch, as found when this module loaded. */
 const nodeFetch = nodeModules && !envProxy() ? nodesOwnFetch() : undefined
 const nodeHttp =
   nodeModules && nodeFetch
@@ -91,11 +99,11 @@ const nodeHttp =
 
 /**
  * Whether the user left Node's fetch as Node set it up. Anything they changed is honoured by
- * going through fetch: a replaced `globalThis.fetch` (a test stub, MSW, a polyfill), an undici
- * dispatcher of another kind (a proxy, MockAgent).
+ * going through fetch: a replaced `globalThis.fetch` (a test stub, a wrapper, a polyfill), an
+ * undici dispatcher of another kind (a proxy, MockAgent).
  */
 function fetchIsNodes(): boolean {
-  if (globalThis.fetch !== nodeFetch) return false
+  if (unwrapped(globalThis.fetch) !== nodeFetch) return false
   const dispatcher = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER]
   return dispatcher === undefined || (dispatcher as object).constructor?.name === 'Agent'
 }

@@ -64,6 +64,41 @@ describe('the default upstream transport', () => {
     expect(seen.map((headers) => headers['sec-fetch-mode'])).toEqual(['cors'])
   })
 
+  it('goes through node:http under Next.js, whose fetch wraps Node’s own', async () => {
+    const { url, seen } = await upstream()
+    const own = globalThis.fetch
+    // What Next.js's patchFetch leaves on globalThis before it loads a route module.
+    const patched = Object.assign(
+      vi.fn((input: string, init: RequestInit) => own(input, init)),
+      {
+        __nextPatched: true,
+        _nextOriginalFetch: own,
+      },
+    )
+    vi.stubGlobal('fetch', patched)
+    vi.resetModules()
+    const fresh = await import('../../../../src/server/providers/wire/upstream-transport')
+    expect(await (await fresh.defaultTransport(url, init())).text()).toBe('ok')
+    expect(patched).not.toHaveBeenCalled()
+    expect(seen.map((headers) => headers['sec-fetch-mode'])).toEqual([undefined])
+  })
+
+  it('goes through node:http when Next.js wraps fetch after this module loaded', async () => {
+    const { url, seen } = await upstream()
+    const own = globalThis.fetch
+    const patched = Object.assign(
+      vi.fn((input: string, init: RequestInit) => own(input, init)),
+      {
+        __nextPatched: true,
+        _nextOriginalFetch: own,
+      },
+    )
+    vi.stubGlobal('fetch', patched)
+    expect(await (await defaultTransport(url, init())).text()).toBe('ok')
+    expect(patched).not.toHaveBeenCalled()
+    expect(seen.map((headers) => headers['sec-fetch-mode'])).toEqual([undefined])
+  })
+
   it("keeps to fetch when undici's global dispatcher is a proxy", async () => {
     const { url, seen } = await upstream()
     await (await fetch(url, init())).text()
